@@ -1,0 +1,1 @@
+"""The browser session: driver start-up, profiles, downloads."""

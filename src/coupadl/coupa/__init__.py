@@ -1,0 +1,1 @@
+"""Coupa knowledge: URLs, PO numbers, page parsing, status decisions. No processes, no browser."""

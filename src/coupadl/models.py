@@ -1,0 +1,108 @@
+"""Plain data that flows through coupadl: tasks in, results out.
+
+Everything here is a frozen-ish dataclass or an enum with no behaviour that needs
+a browser, a process or a file system, so any layer can import it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Status(enum.StrEnum):
+    """The outcome of one PO. The value is what users see in STATUS columns."""
+
+    COMPLETED = "COMPLETED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+    NO_ATTACHMENTS = "NO_ATTACHMENTS"
+    PO_NOT_FOUND = "PO_NOT_FOUND"
+    ACCESS_DENIED = "ACCESS_DENIED"
+    AUTH_REQUIRED = "AUTH_REQUIRED"
+    TIMEOUT = "TIMEOUT"
+
+    @property
+    def is_done(self) -> bool:
+        """True when re-running the same input must not fetch this PO again."""
+        return self in DONE_STATUSES
+
+    @property
+    def is_deterministic(self) -> bool:
+        """True when retrying cannot change the outcome (the server said so)."""
+        return self in DETERMINISTIC_STATUSES
+
+
+# Outcomes the server decided; another attempt would give the same answer.
+DETERMINISTIC_STATUSES = frozenset(
+    {Status.NO_ATTACHMENTS, Status.PO_NOT_FOUND, Status.ACCESS_DENIED}
+)
+DONE_STATUSES = DETERMINISTIC_STATUSES | {Status.COMPLETED}
+
+
+class AttachmentSource(enum.StrEnum):
+    """Where on the Coupa pages an attachment was listed."""
+
+    HEADER = "header"
+    COMMENT = "comment"
+    REQUISITION_HEADER = "requisition_header"
+    REQUISITION_COMMENT = "requisition_comment"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One attachment listed on a PO or requisition page."""
+
+    name: str
+    url: str
+    source: AttachmentSource
+
+
+@dataclass(frozen=True)
+class POTask:
+    """One PO to process: the normalised number and where its files go."""
+
+    po_number: str
+    # Folder levels under the output dir; empty means "use the supplier".
+    folder_levels: tuple[str, ...] = ()
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """A file that ended up on disk, verified."""
+
+    name: str
+    size: int
+    sha256: str
+    source: AttachmentSource
+    url: str = ""
+
+
+@dataclass
+class POResult:
+    """Everything known about one PO after one attempt. Plain data, picklable."""
+
+    po_number: str
+    status: Status
+    error_code: str = ""
+    message: str = ""
+    supplier: str = ""
+    requisition_id: str = ""
+    url: str = ""
+    attachments_found: int = 0
+    files: list[FileResult] = field(default_factory=list)
+    folder: Path | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    attempts: int = 1
+    worker: str = ""
+
+    @property
+    def attachments_downloaded(self) -> int:
+        return len(self.files)
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)

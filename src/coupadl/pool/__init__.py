@@ -1,0 +1,1 @@
+"""The persistent worker pool: queue, workers, supervisor, monitors."""

@@ -1,0 +1,220 @@
+"""The one source of truth for coupadl's settings.
+
+Precedence, highest first: command-line flags (passed to :func:`load_settings` as
+``overrides``), ``COUPA_*`` environment variables, a TOML config file, the defaults
+below. Every field's ``description`` is what ``docs/configuration.md`` shows.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from coupadl.errors import ConfigError
+
+ENV_PREFIX = "COUPA_"
+CONFIG_ENV_VAR = "COUPA_CONFIG"
+DEFAULT_CONFIG_NAME = "coupadl.toml"
+
+
+def default_profile_dir() -> Path:
+    """Where ``coupadl login`` keeps the signed-in base browser profile."""
+    return Path(platformdirs.user_data_dir("coupadl", appauthor=False)) / "base-profile"
+
+
+class BrowserKind(StrEnum):
+    CHROMIUM = "chromium"
+    CHROME = "chrome"
+    EDGE = "edge"
+
+
+class RequisitionFallback(StrEnum):
+    """When to add the requisition's attachments to a PO's folder."""
+
+    NEVER = "never"
+    NO_ATTACHMENTS = "no_attachments"  # only when the PO itself has none
+    NO_PDF = "no_pdf"  # when the PO has no PDF among its files (includes none at all)
+
+
+class Settings(BaseSettings):
+    """Settings for a coupadl run. Field names map to ``COUPA_<NAME>`` env vars."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        validate_default=True,
+        populate_by_name=True,
+    )
+
+    # --- tenant -------------------------------------------------------------------
+    base_url: str | None = Field(
+        default=None,
+        description="Your Coupa tenant, e.g. https://acme.coupahost.com.",
+    )
+    username: str | None = Field(
+        default=None, description="Sign-in e-mail for a native Coupa login form (login only)."
+    )
+    password: str | None = Field(
+        default=None,
+        description="Password for a native Coupa login form (login only; never logged).",
+        repr=False,
+    )
+
+    # --- output -------------------------------------------------------------------
+    out: Path = Field(
+        default=Path("coupadl-out"),
+        description="Output folder: supplier/PO folders, results file, report and run state.",
+    )
+    requisition_fallback: RequisitionFallback = Field(
+        default=RequisitionFallback.NO_PDF,
+        description="Add the requisition's files when the PO has none "
+        "('no_attachments'), or no PDF ('no_pdf'), or never ('never').",
+    )
+
+    # --- browser ------------------------------------------------------------------
+    browser: BrowserKind = Field(
+        default=BrowserKind.CHROMIUM, description="Browser to drive: chromium, chrome or edge."
+    )
+    browser_binary: Path | None = Field(
+        default=None, description="Path to the browser executable (default: found by name)."
+    )
+    driver_path: Path | None = Field(
+        default=None,
+        description="Path to chromedriver/msedgedriver (default: found on PATH; "
+        "never downloaded).",
+    )
+    headless: bool = Field(default=True, description="Run the browser without a window.")
+    profile_dir: Path = Field(
+        default_factory=default_profile_dir,
+        description="The signed-in base browser profile written by 'coupadl login'.",
+    )
+
+    # --- time limits (seconds) ------------------------------------------------------
+    page_timeout: float = Field(
+        default=60.0, gt=0, description="Longest wait for a Coupa page to load."
+    )
+    download_start_timeout: float = Field(
+        default=30.0, gt=0, description="Longest wait for a clicked download to start."
+    )
+    download_stall_timeout: float = Field(
+        default=60.0, gt=0, description="A download that grows by nothing for this long fails."
+    )
+    download_timeout: float = Field(
+        default=600.0, gt=0, description="Longest time for one file to download."
+    )
+
+    # --- run ----------------------------------------------------------------------
+    limit: int | None = Field(
+        default=None, ge=1, description="Process at most this many POs of the input."
+    )
+    results_flush_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Least time between two rewrites of the results spreadsheet.",
+    )
+
+    # --- pool ---------------------------------------------------------------------
+    workers: int | Literal["auto"] = Field(
+        default=1,
+        validation_alias=AliasChoices("workers", "COUPA_WORKERS", "COUPA_MAX_WORKERS"),
+        description="Browser workers: a number or 'auto' (from free memory and CPUs). "
+        "1 means the sequential single-browser path. Env: COUPA_WORKERS or COUPA_MAX_WORKERS.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _parse_workers(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, str):
+            return int(value)
+        if isinstance(value, int) and value < 1:
+            raise ValueError("must be at least 1 or 'auto'")
+        return value
+
+    @property
+    def state_dir(self) -> Path:
+        return self.out / ".coupadl"
+
+    def require_base_url(self) -> str:
+        if not self.base_url:
+            raise ConfigError(
+                "No Coupa URL: pass --base-url https://<company>.coupahost.com "
+                "or set COUPA_BASE_URL."
+            )
+        return self.base_url
+
+
+def _settings_class(config_file: Path | None) -> type[Settings]:
+    """A Settings subclass that also reads ``config_file`` (below the environment)."""
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if config_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            return tuple(sources)
+
+    return _FileSettings
+
+
+def find_config_file(explicit: Path | None) -> Path | None:
+    """The config file to read: ``--config``, else ``$COUPA_CONFIG``, else ./coupadl.toml."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"Config file not found: {explicit}")
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV_VAR} names a file that does not exist: {path}")
+        return path
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.is_file() else None
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Build settings from flags (``overrides``; ``None`` values mean "not given"),
+    environment, config file and defaults. Raises :class:`ConfigError` on bad values."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    cls = _settings_class(find_config_file(config_file))
+    try:
+        return cls(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings: {problems}") from exc

@@ -1,0 +1,1 @@
+"""A local Coupa tenant for the demo, the tests and the benchmarks."""

@@ -1,0 +1,1 @@
+"""Input and output spreadsheets (CSV and Excel)."""
