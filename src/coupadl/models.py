@@ -98,6 +98,8 @@ class POResult:
     finished_at: float = 0.0
     attempts: int = 1
     worker: str = ""
+    # True when another attempt may succeed (network error, HTTP 5xx/429, timeout).
+    transient: bool = False
 
     @property
     def attachments_downloaded(self) -> int:

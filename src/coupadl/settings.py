@@ -91,13 +91,14 @@ class Settings(BaseSettings):
     )
     driver_path: Path | None = Field(
         default=None,
-        description="Path to chromedriver/msedgedriver (default: found on PATH; "
-        "never downloaded).",
+        description="Path to chromedriver/msedgedriver (default: found on PATH; never downloaded).",
     )
     headless: bool = Field(default=True, description="Run the browser without a window.")
     profile_dir: Path = Field(
         default_factory=default_profile_dir,
-        description="The signed-in base browser profile written by 'coupadl login'.",
+        description="The signed-in base browser profile written by 'coupadl login'. Default: "
+        "%LOCALAPPDATA%\\coupadl\\base-profile (Windows), ~/Library/Application Support/"
+        "coupadl/base-profile (macOS), ~/.local/share/coupadl/base-profile (Linux).",
     )
 
     # --- time limits (seconds) ------------------------------------------------------
@@ -126,10 +127,55 @@ class Settings(BaseSettings):
 
     # --- pool ---------------------------------------------------------------------
     workers: int | Literal["auto"] = Field(
-        default=1,
-        validation_alias=AliasChoices("workers", "COUPA_WORKERS", "COUPA_MAX_WORKERS"),
-        description="Browser workers: a number or 'auto' (from free memory and CPUs). "
-        "1 means the sequential single-browser path. Env: COUPA_WORKERS or COUPA_MAX_WORKERS.",
+        default="auto",
+        description="Browser workers: a number, or 'auto' (from free memory and CPUs, "
+        "at most max_workers). 1 means the sequential single-browser path.",
+    )
+    max_workers: int = Field(
+        default=4, ge=1, description="Upper bound for 'auto' and for scaling back up."
+    )
+    enable_parallel: bool = Field(
+        default=True, description="False forces the sequential single-browser path."
+    )
+    use_persistent_pool: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("use_persistent_pool", "USE_PERSISTENT_POOL"),
+        description="Use the persistent worker pool when more than one worker is asked for "
+        "(env: USE_PERSISTENT_POOL, without prefix).",
+    )
+    profile_reuse_enabled: bool = Field(
+        default=True,
+        description="Give each worker a clone of the signed-in base profile; False starts "
+        "workers on empty profiles and copies the session cookies in over CDP.",
+    )
+    profile_cleanup_on_start: bool = Field(
+        default=True, description="Remove profile clones left behind by a crashed run."
+    )
+    task_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="A worker that reports no progress for this long is killed and restarted.",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="Retries of a PO after a transient failure."
+    )
+    retry_backoff: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles per retry, with jitter."
+    )
+    retry_backoff_max: float = Field(default=60.0, gt=0, description="Longest retry delay.")
+    max_restarts: int = Field(
+        default=5, ge=0, description="Restarts of one worker before it is given up."
+    )
+    memory_budget_mb: int | None = Field(
+        default=None,
+        ge=256,
+        description="Memory the workers may use together (default: 70% of available RAM).",
+    )
+    recycle_after: int = Field(
+        default=0, ge=0, description="Restart a worker's browser after this many POs (0: never)."
+    )
+    shutdown_timeout: float = Field(
+        default=30.0, gt=0, description="How long a graceful stop waits for POs in flight."
     )
 
     @field_validator("base_url")

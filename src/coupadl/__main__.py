@@ -1,0 +1,3 @@
+from coupadl.cli.app import main
+
+main()

@@ -1,0 +1,187 @@
+"""One long-lived browser session: navigate, read pages, download into a chosen folder.
+
+A :class:`BrowserSession` wraps one Selenium driver on one profile directory. It
+knows how to drive a browser, not what a Coupa page means: parsing lives in
+:mod:`coupadl.coupa.page` and the order of work in :mod:`coupadl.processor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from coupadl.browser.driver import start_driver
+from coupadl.errors import BrowserError, PageTimeout
+from coupadl.models import Attachment, AttachmentSource
+from coupadl.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Clicks the real element for header items (a span whose JS handler starts the download);
+# for links, a temporary <a download> so a target=_blank link opens no tab and an error
+# response cannot navigate the page away.
+_START_DOWNLOAD_JS = """
+const [url, useElement] = arguments;
+if (useElement) {
+  for (const el of document.querySelectorAll('[data-url]')) {
+    if (el.getAttribute('role') === 'button' && el.dataset.url &&
+        new URL(el.dataset.url, location.href).href === url) { el.click(); return 'clicked'; }
+  }
+}
+const a = document.createElement('a');
+a.href = url; a.download = ''; a.rel = 'noopener'; a.style.display = 'none';
+document.body.appendChild(a); a.click(); a.remove();
+return 'anchor';
+"""
+
+_HEADER_SOURCES = {AttachmentSource.HEADER, AttachmentSource.REQUISITION_HEADER}
+
+
+class BrowserSession:
+    """A browser on one profile, kept open across many POs."""
+
+    def __init__(self, settings: Settings, profile_dir: Path) -> None:
+        self.settings = settings
+        self.profile_dir = profile_dir
+        self._driver: ChromiumDriver | None = None
+        self._keeper: str | None = None
+
+    # --- life cycle -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the browser. The first tab stays open as a keeper between POs."""
+        default_dir = Path(tempfile.gettempdir())
+        self._driver = start_driver(self.settings, self.profile_dir, default_dir)
+        self._driver.set_page_load_timeout(self.settings.page_timeout)
+        self._keeper = self._driver.current_window_handle
+        log.debug("browser started on %s (pids %s)", self.profile_dir, self.pids())
+
+    def close(self) -> None:
+        """Quit the browser; kill what is left of it if quitting fails."""
+        if self._driver is None:
+            return
+        pids = self.pids()
+        try:
+            self._driver.quit()
+        except WebDriverException as exc:
+            log.warning("browser did not quit cleanly (%s); killing its processes", exc.msg)
+        self._driver = None
+        for pid in pids:
+            try:
+                psutil.Process(pid).kill()
+            except psutil.NoSuchProcess:
+                continue
+
+    def __enter__(self) -> BrowserSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def driver(self) -> ChromiumDriver:
+        if self._driver is None:
+            raise BrowserError("the browser session is not started")
+        return self._driver
+
+    def pids(self) -> list[int]:
+        """The driver's pid and every browser process under it."""
+        if self._driver is None:
+            return []
+        process = getattr(self._driver.service, "process", None)
+        if process is None:
+            return []
+        try:
+            root = psutil.Process(process.pid)
+            return [root.pid, *(child.pid for child in root.children(recursive=True))]
+        except psutil.NoSuchProcess:
+            return []
+
+    def is_alive(self) -> bool:
+        try:
+            _ = self.driver.window_handles
+        except (WebDriverException, BrowserError):
+            return False
+        return True
+
+    # --- pages ----------------------------------------------------------------------
+    @contextmanager
+    def po_tab(self) -> Iterator[None]:
+        """A fresh tab for one PO, closed afterwards so its page memory is freed."""
+        driver = self.driver
+        driver.switch_to.new_window("tab")
+        try:
+            yield
+        finally:
+            try:
+                for handle in driver.window_handles:
+                    if handle != self._keeper:
+                        driver.switch_to.window(handle)
+                        driver.close()
+                driver.switch_to.window(self._keeper)
+            except WebDriverException as exc:
+                log.warning("could not close the PO tab: %s", exc.msg)
+
+    def open(self, url: str) -> str:
+        """Navigate and wait until the DOM is parsed; return the URL we ended on."""
+        try:
+            self.driver.get(url)
+        except TimeoutException as exc:
+            raise PageTimeout(
+                f"the page did not load within {self.settings.page_timeout:.0f} s"
+            ) from exc
+        return self.driver.current_url
+
+    def wait_for(self, css: str, timeout: float) -> bool:
+        """Wait until ``css`` matches something; False (logged) when it never does."""
+        try:
+            WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, css)
+            )
+        except TimeoutException:
+            log.warning(
+                "page %s never showed %r; reading it as it is", self.driver.current_url, css
+            )
+            return False
+        return True
+
+    def page_source(self) -> str:
+        return self.driver.page_source
+
+    # --- downloads ------------------------------------------------------------------
+    def set_download_dir(self, folder: Path) -> None:
+        """Send the next downloads to ``folder`` (CDP; works headless, per run time)."""
+        self.driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior",
+            {"behavior": "allow", "downloadPath": str(folder), "eventsEnabled": False},
+        )
+
+    def start_download(self, attachment: Attachment) -> str:
+        """Start downloading one attachment listed on the current page."""
+        use_element = attachment.source in _HEADER_SOURCES
+        return str(self.driver.execute_script(_START_DOWNLOAD_JS, attachment.url, use_element))
+
+    # --- cookies --------------------------------------------------------------------
+    def export_cookies(self) -> list[dict[str, Any]]:
+        """Every cookie of the browser (CDP), e.g. to sign in another session."""
+        result = self.driver.execute_cdp_cmd("Network.getAllCookies", {})
+        return list(result.get("cookies", []))
+
+    def import_cookies(self, cookies: list[dict[str, Any]]) -> None:
+        """Set cookies exported from another session (CDP ``Network.setCookies``)."""
+        allowed = {"name", "value", "domain", "path", "secure", "httpOnly", "sameSite", "expires"}
+        clean = [{k: v for k, v in c.items() if k in allowed} for c in cookies]
+        for cookie in clean:
+            if cookie.get("expires", 0) <= 0:
+                cookie.pop("expires", None)  # a session cookie: CDP rejects -1
+        self.driver.execute_cdp_cmd("Network.setCookies", {"cookies": clean})

@@ -1,0 +1,280 @@
+"""The ``coupadl`` command: parses flags into settings, calls the library, maps errors
+to exit codes. No business logic lives here."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from coupadl import __version__
+from coupadl.errors import CoupadlError, ExitCode
+from coupadl.settings import BrowserKind, RequisitionFallback, Settings, load_settings
+
+app = typer.Typer(
+    name="coupadl",
+    help="Download the attachments of Coupa purchase orders in bulk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+log = logging.getLogger("coupadl")
+
+# Options shared by several commands. Each default is None: "not given", so the
+# environment, the config file or the settings default decides (see load_settings).
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Coupa tenant URL.")]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="TOML config file (default ./coupadl.toml).")
+]
+Browser = Annotated[BrowserKind | None, typer.Option("--browser", help="chromium, chrome or edge.")]
+BrowserBinary = Annotated[Path | None, typer.Option("--browser-binary", help="Browser executable.")]
+DriverPath = Annotated[
+    Path | None, typer.Option("--driver-path", help="chromedriver/msedgedriver.")
+]
+ProfileDir = Annotated[
+    Path | None, typer.Option("--profile-dir", help="Signed-in base browser profile.")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")]
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("coupadl").setLevel(level)
+
+
+def _settings(config: Path | None, **flags: Any) -> Settings:
+    return load_settings(flags, config_file=config)
+
+
+def _fail(exc: CoupadlError) -> typer.Exit:
+    console.print(f"[bold red]error[/] [{exc.code}] {exc.message}")
+    return typer.Exit(int(exc.exit_code))
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (and Ctrl+Break on Windows) stop a run like Ctrl+C does."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    if hasattr(signal, "SIGBREAK"):
+        signal.signal(signal.SIGBREAK, handler)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"coupadl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Download the attachments of Coupa purchase orders in bulk."""
+
+
+@app.command()
+def run(
+    input_file: Annotated[Path, typer.Argument(help="CSV or Excel file with a PO_NUMBER column.")],
+    base_url: BaseUrl = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+    workers: Annotated[
+        str | None, typer.Option("--workers", "-w", help="Number of browsers, or 'auto'.")
+    ] = None,
+    sequential: Annotated[
+        bool, typer.Option("--sequential", help="One browser, one PO after another.")
+    ] = False,
+    parallel: Annotated[
+        bool, typer.Option("--parallel", hidden=True, help="Older name: allow parallel workers.")
+    ] = False,
+    use_pool: Annotated[
+        bool, typer.Option("--use-pool", hidden=True, help="Older name: use the worker pool.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Process at most N POs.")] = None,
+    requisition_fallback: Annotated[
+        RequisitionFallback | None,
+        typer.Option("--requisition-fallback", help="never, no_attachments or no_pdf."),
+    ] = None,
+    browser: Browser = None,
+    browser_binary: BrowserBinary = None,
+    driver_path: DriverPath = None,
+    profile_dir: ProfileDir = None,
+    headless: Annotated[
+        bool | None, typer.Option("--headless/--no-headless", help="Hide the browser window.")
+    ] = None,
+    config: ConfigFile = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Download every attachment of every PO in INPUT_FILE; re-run to resume."""
+    from coupadl.runner import run_batch
+
+    _setup_logging(verbose, quiet)
+    _terminate_as_interrupt()
+    try:
+        settings = _settings(
+            config,
+            base_url=base_url,
+            out=out,
+            workers=1 if sequential else workers,
+            enable_parallel=True if parallel else None,
+            use_persistent_pool=True if use_pool else None,
+            limit=limit,
+            requisition_fallback=requisition_fallback,
+            browser=browser,
+            browser_binary=browser_binary,
+            driver_path=driver_path,
+            profile_dir=profile_dir,
+            headless=headless,
+        )
+        outcome = run_batch(input_file, settings, interactive=sys.stdin.isatty())
+    except CoupadlError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted.[/] Re-run the same command to resume.")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    from coupadl.cli.summary import print_outcome
+
+    print_outcome(console, outcome)
+    raise typer.Exit(int(outcome.exit_code))
+
+
+@app.command()
+def login(
+    base_url: BaseUrl = None,
+    username: Annotated[
+        str | None, typer.Option("--username", help="E-mail for a native Coupa sign-in form.")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="Password for a native Coupa sign-in form.")
+    ] = None,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="No window (needs --username/--password).")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only tell whether the saved session still works.")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for sign-in.")] = 600,
+    browser: Browser = None,
+    browser_binary: BrowserBinary = None,
+    driver_path: DriverPath = None,
+    profile_dir: ProfileDir = None,
+    config: ConfigFile = None,
+    verbose: Verbose = False,
+) -> None:
+    """Sign in to Coupa in a browser window and keep the signed-in profile for runs."""
+    from coupadl.login import check_signed_in, sign_in
+
+    _setup_logging(verbose, False)
+    try:
+        settings = _settings(
+            config,
+            base_url=base_url,
+            username=username,
+            password=password,
+            headless=headless,
+            browser=browser,
+            browser_binary=browser_binary,
+            driver_path=driver_path,
+            profile_dir=profile_dir,
+        )
+        if check:
+            ok = check_signed_in(settings)
+            console.print("signed in" if ok else "[red]not signed in[/]: run 'coupadl login'")
+            raise typer.Exit(int(ExitCode.OK if ok else ExitCode.AUTH_REQUIRED))
+        outcome = sign_in(settings, timeout=timeout)
+    except CoupadlError as exc:
+        raise _fail(exc) from None
+    if not outcome.signed_in:
+        console.print("[red]Signed in, but a headless copy of the profile is signed out.[/]")
+        raise typer.Exit(int(ExitCode.AUTH_REQUIRED))
+    console.print(f"[green]Signed in.[/] Profile saved in {outcome.profile_dir}")
+
+
+@app.command()
+def sim(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback only by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    pos: Annotated[int, typer.Option("--pos", help="Number of POs in the data set.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 1,
+    page_latency: Annotated[float, typer.Option(help="Server time per page, seconds.")] = 0.0,
+    file_bandwidth: Annotated[
+        int, typer.Option(help="Bytes per second per file download (0: unlimited).")
+    ] = 0,
+    error_rate: Annotated[float, typer.Option(help="Share of requests answered HTTP 500.")] = 0.0,
+    session_ttl: Annotated[float, typer.Option(help="Session lifetime, seconds.")] = 7200.0,
+    allow_remote: Annotated[
+        bool, typer.Option(help="Allow binding an address other than loopback.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Serve a local Coupa simulator (see GET /__sim__/manifest for the truth)."""
+    from coupadl.simulator.server import serve
+
+    _setup_logging(verbose, False)
+    serve(
+        host=host,
+        port=port,
+        n_pos=pos,
+        seed=seed,
+        allow_remote=allow_remote,
+        page_latency=page_latency,
+        file_bandwidth=file_bandwidth,
+        error_rate_500=error_rate,
+        session_ttl=session_ttl,
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Demo output folder.")] = Path(
+        "coupadl-demo"
+    ),
+    pos: Annotated[int, typer.Option("--pos", help="POs in the demo data set.")] = 20,
+    workers: Annotated[str, typer.Option("--workers", "-w", help="Browsers, or 'auto'.")] = "2",
+    verbose: Verbose = False,
+) -> None:
+    """Start the simulator, sign in, run a sample spreadsheet, check and show the result."""
+    from coupadl.cli.demo import run_demo
+    from coupadl.cli.summary import print_outcome
+
+    _setup_logging(verbose, False)
+    try:
+        outcome, problems = run_demo(out, n_pos=pos, workers=workers)
+    except CoupadlError as exc:
+        raise _fail(exc) from None
+    print_outcome(console, outcome)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]mismatch:[/] {problem}")
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
+    console.print("[green]Every file matches the simulator's manifest (name, size, sha256).[/]")
+    raise typer.Exit(int(outcome.exit_code))
+
+
+def main() -> None:
+    app()

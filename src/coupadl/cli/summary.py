@@ -1,0 +1,41 @@
+"""The end-of-run summary a person reads."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from coupadl.errors import ExitCode
+from coupadl.runner import RunOutcome
+
+_ADVICE = {
+    ExitCode.OK: "[green]Done.[/]",
+    ExitCode.INCOMPLETE: (
+        "[yellow]Some POs did not complete.[/] Re-run the same command to retry them."
+    ),
+    ExitCode.AUTH_REQUIRED: (
+        "[red]The Coupa session expired.[/] Run 'coupadl login', then re-run "
+        "the same command: finished POs are not fetched again."
+    ),
+    ExitCode.INTERRUPTED: "[yellow]Interrupted.[/] Re-run the same command to resume.",
+}
+
+
+def print_outcome(console: Console, outcome: RunOutcome) -> None:
+    table = Table(title=f"coupadl: {outcome.processed} POs processed in {outcome.elapsed:.1f} s")
+    table.add_column("status")
+    table.add_column("POs", justify="right")
+    for status, count in sorted(outcome.by_status.items()):
+        table.add_row(status, str(count))
+    if outcome.skipped:
+        table.add_row("finished earlier", str(outcome.skipped))
+    if outcome.pending:
+        table.add_row("left pending", str(len(outcome.pending)))
+    if outcome.invalid_rows:
+        table.add_row("invalid PO numbers", str(outcome.invalid_rows))
+    console.print(table)
+    console.print(f"mode: {outcome.mode} ({outcome.workers} browser(s))")
+    console.print(f"files:   {outcome.out}")
+    console.print(f"results: {outcome.results_path}")
+    console.print(f"report:  {outcome.report_path}")
+    console.print(_ADVICE.get(outcome.exit_code, ""))

@@ -1,0 +1,336 @@
+"""Read a Coupa page's HTML into :class:`PageInfo`: what kind of page, and its files.
+
+Pure function of (HTML, URL, tenant): the browser layer hands over ``page_source`` and
+the current URL, and decides nothing about Coupa itself. Markup variants handled here
+are those in ``coupa-facts.md``: header attachments as ``span.attachment-file`` (a
+JavaScript button with ``data-url``) or as links, comment attachments as links, error
+text in ``div.flash_error``, ``div#error_explanation`` or an ``h1``, in English or
+Portuguese.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import unquote, urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+
+from coupadl.coupa.signin import EMAIL_SELECTOR, PASSWORD_SELECTOR
+from coupadl.coupa.urls import is_sign_in_url
+from coupadl.models import Attachment, AttachmentSource
+
+
+class PageKind(StrEnum):
+    PO = "po"
+    REQUISITION = "requisition"
+    SIGN_IN = "sign_in"
+    NOT_FOUND = "not_found"
+    ACCESS_DENIED = "access_denied"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What one Coupa page says. Attachments only for PO and requisition pages."""
+
+    kind: PageKind
+    title: str = ""
+    supplier: str = ""
+    requisition_id: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    # From the "View Attachments (n)" button above the comments; None when absent.
+    comment_attachment_count: int | None = None
+    error_message: str = ""
+
+
+# --- error texts ----------------------------------------------------------------------
+# Compared after _fold(): case-folded, accents dropped, curly quotes straightened.
+# Access denied is checked first: it is the more specific answer when both appear.
+_ACCESS_DENIED_PHRASES = (
+    "you are not authorized",
+    "you are not authorised",
+    "access denied",
+    # Portuguese UI; the wording is a best guess, not seen on a saved page.
+    "acesso negado",
+    "voce nao tem permissao",
+    "voce nao esta autorizado",
+)
+_NOT_FOUND_PHRASES = (
+    "couldn't find what you wanted",
+    "could not find what you wanted",
+    "the page you were looking for doesn't exist",
+    "the page you were looking for does not exist",
+    "nao encontramos o que voce procurava",
+)
+# Bare status pages (a proxy or server default) whose whole text is just this.
+_ACCESS_DENIED_EXACT = frozenset({"forbidden", "403 forbidden", "403"})
+_NOT_FOUND_EXACT = frozenset({"not found", "404 not found", "404", "page not found"})
+
+_ERROR_SELECTORS = ".flash_error, #error_explanation, h1"
+# Any of these on a page means it has rendered far enough to be parsed: a PO or
+# requisition (supplier, attachments block), an error, or a sign-in form.
+READY_SELECTORS = (
+    f"section#supplier, .attachments, .commentAttachments, {_ERROR_SELECTORS}, {EMAIL_SELECTOR}"
+)
+
+# --- page identity ----------------------------------------------------------------------
+_PO_TITLE = re.compile(r"purchase order\s*#", re.IGNORECASE)
+_REQUISITION_TITLE = re.compile(r"requisition\s*#", re.IGNORECASE)
+# data-action values of a record's own page; "index" (the PO list, where Coupa may land
+# after an error) is not a PO page.
+_SHOW_ACTIONS = frozenset({"", "show"})
+
+_REQUISITION_HREF = re.compile(r"/requisition_headers/(\d+)(?:[/?#]|$)")
+_REQUISITION_TEXT = re.compile(r"requisition\s*#\s*(\d+)", re.IGNORECASE)
+_VIEW_ATTACHMENTS = re.compile(r"view attachments\s*\((\d+)\)", re.IGNORECASE)
+_COUNT = re.compile(r"\((\d+)\)")
+
+# --- attachments ------------------------------------------------------------------------
+# Classes that mark the comment attachment lists (the "View Attachments" area).
+_COMMENT_CLASSES = frozenset(
+    {"commentAttachments", "attachmentFile", "s-attachmentFile", "attachments__list",
+     "s-attachmentList"}
+)  # fmt: skip
+# Any attachment list; a link elsewhere on the page that mentions /attachment is not a file.
+_LIST_CLASSES = _COMMENT_CLASSES | {"attachment", "attachments", "attachments-list"}
+_ARIA_SUFFIX = " file attachment"
+
+
+def parse_page(html: str, page_url: str, base_url: str) -> PageInfo:
+    """Classify a Coupa page and read its supplier, requisition and attachments."""
+    soup = BeautifulSoup(html, "html.parser")
+    title = _title(soup)
+    if _has_login_form(soup) or is_sign_in_url(page_url, base_url):
+        return PageInfo(PageKind.SIGN_IN, title=title, error_message=_flash_text(soup))
+    error = _error(soup)
+    if error is not None:
+        kind, message = error
+        return PageInfo(kind, title=title, error_message=message)
+    kind = _record_kind(soup, title)
+    if kind is PageKind.UNKNOWN:
+        return PageInfo(kind, title=title)
+    return PageInfo(
+        kind,
+        title=title,
+        supplier=_supplier(soup),
+        requisition_id=_requisition_id(soup, kind, page_url),
+        attachments=_attachments(soup, kind, page_url or base_url.rstrip("/") + "/"),
+        comment_attachment_count=_comment_count(soup),
+    )
+
+
+# --- small text helpers -------------------------------------------------------------------
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fold(text: str) -> str:
+    """Text for phrase matching: no case, no accents, straight apostrophes, one space."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _collapse(plain.casefold())
+
+
+def _classes(tag: Tag) -> list[str]:
+    value = tag.get("class")
+    return list(value) if isinstance(value, list) else str(value or "").split()
+
+
+def _attr(tag: Tag, name: str) -> str:
+    value = tag.get(name)
+    if isinstance(value, list):  # multi-valued attributes come back as lists
+        value = " ".join(value)
+    return (value or "").strip()
+
+
+def _title(soup: BeautifulSoup) -> str:
+    for tag in (soup.title, soup.find("h1")):
+        if isinstance(tag, Tag) and (text := _collapse(tag.get_text(" "))):
+            return text
+    return ""
+
+
+# --- kind -------------------------------------------------------------------------------
+
+
+def _has_login_form(soup: BeautifulSoup) -> bool:
+    return (
+        soup.select_one(EMAIL_SELECTOR) is not None
+        and soup.select_one(PASSWORD_SELECTOR) is not None
+    )
+
+
+def _flash_text(soup: BeautifulSoup) -> str:
+    tag = soup.select_one(".flash_error")
+    return _collapse(tag.get_text(" ")) if tag else ""
+
+
+def _error_kind(text: str, *, exact_only: bool = False) -> PageKind | None:
+    folded = _fold(text)
+    checks = (
+        (PageKind.ACCESS_DENIED, _ACCESS_DENIED_EXACT, _ACCESS_DENIED_PHRASES),
+        (PageKind.NOT_FOUND, _NOT_FOUND_EXACT, _NOT_FOUND_PHRASES),
+    )
+    for kind, exact, phrases in checks:
+        if folded in exact or (not exact_only and any(p in folded for p in phrases)):
+            return kind
+    return None
+
+
+def _error(soup: BeautifulSoup) -> tuple[PageKind, str] | None:
+    """The error kind and its message, or None. ``div.notice`` is never looked at."""
+    texts = [_collapse(tag.get_text(" ")) for tag in soup.select(_ERROR_SELECTORS)]
+    for wanted in (PageKind.ACCESS_DENIED, PageKind.NOT_FOUND):
+        for text in texts:
+            if _error_kind(text) is wanted:
+                return wanted, text
+    # A bare server answer ("Not Found") reaches the browser as a <pre> of plain text.
+    whole = _collapse(soup.get_text(" "))
+    kind = _error_kind(whole, exact_only=True)
+    return (kind, whole) if kind else None
+
+
+def _controller(soup: BeautifulSoup) -> tuple[set[str], str]:
+    html = soup.find("html")
+    if not isinstance(html, Tag):
+        return set(), ""
+    return set(_attr(html, "data-controller").split()), _attr(html, "data-action")
+
+
+def _record_kind(soup: BeautifulSoup, title: str) -> PageKind:
+    controllers, action = _controller(soup)
+    h1 = soup.find("h1")
+    heading = title + " " + (_collapse(h1.get_text(" ")) if isinstance(h1, Tag) else "")
+    on_show = action in _SHOW_ACTIONS
+    if ("order_headers" in controllers and on_show) or _PO_TITLE.search(heading):
+        return PageKind.PO
+    if ("requisition_headers" in controllers and on_show) or _REQUISITION_TITLE.search(heading):
+        return PageKind.REQUISITION
+    return PageKind.UNKNOWN
+
+
+# --- supplier, requisition, count ----------------------------------------------------------
+
+
+def _supplier(soup: BeautifulSoup) -> str:
+    tag = soup.select_one("section#supplier span.supplier-name") or soup.select_one(
+        "span.supplier-name"
+    )
+    return tag.get_text().strip() if tag else ""
+
+
+def _requisition_id(soup: BeautifulSoup, kind: PageKind, page_url: str) -> str:
+    """A PO's requisition; on a requisition page, its own id."""
+    if kind is PageKind.REQUISITION:
+        return _own_requisition_id(soup, page_url)
+    link = soup.find("a", id="order_header_requisition_header")
+    if isinstance(link, Tag):
+        if match := _REQUISITION_HREF.search(_attr(link, "href")):
+            return match.group(1)
+        if (text := link.get_text().strip()).isdecimal():
+            return text
+    # The nav menu's "/requisition_headers" has no id, so it never matches.
+    for anchor in soup.find_all("a", href=_REQUISITION_HREF):
+        if match := _REQUISITION_HREF.search(_attr(anchor, "href")):
+            return match.group(1)
+    match = _REQUISITION_TEXT.search(soup.get_text(" "))  # e.g. a comment "Requisition #9561914"
+    return match.group(1) if match else ""
+
+
+def _own_requisition_id(soup: BeautifulSoup, page_url: str) -> str:
+    html = soup.find("html")
+    data_id = _attr(html, "data-id") if isinstance(html, Tag) else ""
+    if data_id.isdecimal():
+        return data_id
+    match = _REQUISITION_HREF.search(urlsplit(page_url).path)
+    return match.group(1) if match else ""
+
+
+def _comment_count(soup: BeautifulSoup) -> int | None:
+    button = soup.select_one(".s-viewFileAttachment")
+    if button is not None and (match := _COUNT.search(button.get_text(" "))):
+        return int(match.group(1))
+    match = _VIEW_ATTACHMENTS.search(soup.get_text(" "))
+    return int(match.group(1)) if match else None
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+def _attachments(soup: BeautifulSoup, kind: PageKind, page_url: str) -> tuple[Attachment, ...]:
+    """Header files first, then comment files, each in document order; one per URL."""
+    header, comment = _sources(kind)
+    found: list[Attachment] = []
+    for tag in _attachment_tags(soup):
+        url, name = _span_file(tag) if tag.name == "span" else _link_file(tag)
+        source = comment if _in_comments(tag) else header
+        found.append(Attachment(name=name, url=urljoin(page_url, url), source=source))
+    found.sort(key=lambda a: a.source is comment)  # stable: document order within a source
+    unique: dict[str, Attachment] = {}
+    for attachment in found:
+        unique.setdefault(attachment.url, attachment)
+    return tuple(unique.values())
+
+
+def _sources(kind: PageKind) -> tuple[AttachmentSource, AttachmentSource]:
+    if kind is PageKind.REQUISITION:
+        return AttachmentSource.REQUISITION_HEADER, AttachmentSource.REQUISITION_COMMENT
+    return AttachmentSource.HEADER, AttachmentSource.COMMENT
+
+
+def _attachment_tags(soup: BeautifulSoup) -> Iterator[Tag]:
+    for tag in soup.find_all(["span", "a"]):
+        is_button = tag.name == "span" and _is_file_button(tag) and bool(_span_url(tag))
+        if is_button or (tag.name == "a" and _is_file_link(tag)):
+            yield tag
+
+
+def _is_file_button(tag: Tag) -> bool:
+    return "attachment-file" in _classes(tag) and _attr(tag, "role") == "button"
+
+
+def _is_file_link(tag: Tag) -> bool:
+    if "/attachment" not in _attr(tag, "href").lower():
+        return False
+    if not any(_LIST_CLASSES.intersection(_classes(parent)) for parent in tag.parents):
+        return False
+    # A header item may carry both a file button and a link; the button is the file.
+    item = tag.find_parent("li")
+    return not (item and any(_is_file_button(s) for s in item.find_all("span")))
+
+
+def _in_comments(tag: Tag) -> bool:
+    return any(_COMMENT_CLASSES.intersection(_classes(parent)) for parent in tag.parents)
+
+
+def _span_url(tag: Tag) -> str:
+    """The button's own data-url, else its list item's (``/attachments/<id>``)."""
+    if url := _attr(tag, "data-url"):
+        return url
+    item = tag.find_parent("li")
+    return _attr(item, "data-url") if item else ""
+
+
+def _span_file(tag: Tag) -> tuple[str, str]:
+    url = _span_url(tag)
+    label = _attr(tag, "aria-label")
+    if label.lower().endswith(_ARIA_SUFFIX):
+        label = label[: -len(_ARIA_SUFFIX)].strip()
+    return url, _attr(tag, "title") or label or _name_from_url(url)
+
+
+def _link_file(tag: Tag) -> tuple[str, str]:
+    url = _attr(tag, "href")
+    return url, _attr(tag, "title") or tag.get_text().strip() or _name_from_url(url)
+
+
+def _name_from_url(url: str) -> str:
+    segment = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+    return unquote(segment).strip() or "attachment"

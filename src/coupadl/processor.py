@@ -1,0 +1,308 @@
+"""One PO in one browser session: open it, read it, download its files, decide.
+
+:func:`process_po` is the unit of work for both the sequential runner and the pool's
+workers. It returns a plain :class:`~coupadl.models.POResult` and never raises for
+anything a PO can do wrong; only a dead browser escapes (as :class:`BrowserError`
+from :class:`BrowserHandler`), so the caller can restart it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selenium.common.exceptions import WebDriverException
+
+from coupadl.browser.downloads import verify_file, wait_for_complete, wait_for_start
+from coupadl.browser.session import BrowserSession
+from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
+from coupadl.coupa.po_numbers import display_po
+from coupadl.coupa.status import error_for, final_status, needs_requisition, status_for_page
+from coupadl.coupa.urls import is_sign_in_url, po_id_for_number, po_url, requisition_url
+from coupadl.errors import (
+    AuthRequiredError,
+    BrowserError,
+    DownloadError,
+    DownloadTimeout,
+    PageTimeout,
+)
+from coupadl.models import Attachment, FileResult, POResult, POTask, Status
+from coupadl.output.folders import STAGING_NAME, finalize, parent_dir, prepare_work_dir
+from coupadl.output.names import sanitize_name, unique_name
+from coupadl.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+_SIGN_IN_MARKERS = (b"user_password", b"/sessions/new")
+
+
+def _no_progress(stage: str) -> None:
+    """Default progress callback: nobody is listening."""
+
+
+@dataclass
+class _Downloads:
+    """What one PO's downloads came to."""
+
+    files: list[FileResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    found: int = 0
+    taken: set[str] = field(default_factory=set)
+    seen_urls: set[str] = field(default_factory=set)
+    slots: int = 0  # staging folders used so far
+
+
+def process_po(
+    session: BrowserSession, task: POTask, settings: Settings, progress: Progress = _no_progress
+) -> POResult:
+    """Download every attachment of one PO into its folder and say how it went."""
+    base = settings.require_base_url()
+    result = POResult(
+        po_number=task.po_number,
+        status=Status.FAILED,
+        url=po_url(base, po_id_for_number(task.po_number)),
+        started_at=time.time(),
+        attempts=task.attempt,
+    )
+    try:
+        with session.po_tab():
+            _process(session, task, settings, result, progress)
+    except AuthRequiredError as exc:
+        _set(result, Status.AUTH_REQUIRED, detail=exc.message)
+    except PageTimeout as exc:
+        _set(result, Status.TIMEOUT, detail=exc.message, transient=True)
+    except WebDriverException as exc:
+        _set(result, Status.FAILED, detail=f"browser error: {exc.msg}", transient=True)
+        result.error_code = "E_BROWSER"
+    except OSError as exc:
+        # Disk full, permission denied: the PO is not done, the next attempt may succeed.
+        _set(result, Status.FAILED, detail=f"cannot write files: {exc}", transient=True)
+        result.error_code = "E_OUTPUT"
+    result.finished_at = time.time()
+    return result
+
+
+def _set(result: POResult, status: Status, detail: str = "", *, transient: bool = False) -> None:
+    result.status = status
+    result.error_code, result.message = error_for(status, detail)
+    result.transient = transient
+
+
+def _open_page(session: BrowserSession, url: str, base: str) -> PageInfo:
+    landed = session.open(url)
+    if is_sign_in_url(landed, base):
+        raise AuthRequiredError(f"Coupa sent the browser to a sign-in page ({landed})")
+    # Coupa renders parts of the page with scripts: an unrendered attachments block
+    # would read as "no attachments", a status that is never retried.
+    session.wait_for(READY_SELECTORS, timeout=session.settings.page_timeout)
+    return parse_page(session.page_source(), landed, base)
+
+
+def _process(
+    session: BrowserSession,
+    task: POTask,
+    settings: Settings,
+    result: POResult,
+    progress: Progress,
+) -> None:
+    base = settings.require_base_url()
+    progress("navigating")
+    page = _open_page(session, result.url, base)
+    page_status = status_for_page(page.kind)
+    if page_status is not None:
+        _set(result, page_status, detail=page.error_message)
+        return
+    if page.kind is not PageKind.PO:
+        _set(result, Status.FAILED, detail=f"unexpected page: {page.title!r}", transient=True)
+        return
+    result.supplier, result.requisition_id = page.supplier, page.requisition_id
+
+    progress("finding")
+    use_requisition = bool(page.requisition_id) and needs_requisition(
+        page.attachments, settings.requisition_fallback
+    )
+    if not page.attachments and not use_requisition:
+        _set(result, Status.NO_ATTACHMENTS)
+        return
+
+    parent = parent_dir(settings.out, task.folder_levels, page.supplier)
+    work = prepare_work_dir(parent, task.po_number)
+    state = _Downloads()
+    _download_all(session, page.attachments, work, settings, state, progress)
+    if use_requisition:
+        progress("requisition")
+        _add_requisition(session, page.requisition_id, base, work, settings, state, progress)
+
+    result.attachments_found = state.found
+    result.files = state.files
+    status = final_status(state.found, len(state.files), state.timed_out)
+    _set(result, status, detail="; ".join(state.errors), transient=not status.is_done)
+    progress("verifying")
+    result.folder = finalize(work, task.po_number, status)
+
+
+def _add_requisition(
+    session: BrowserSession,
+    requisition_id: str,
+    base: str,
+    work: Path,
+    settings: Settings,
+    state: _Downloads,
+    progress: Progress,
+) -> None:
+    page = _open_page(session, requisition_url(base, requisition_id), base)
+    if page.kind is PageKind.SIGN_IN:
+        raise AuthRequiredError("Coupa asked to sign in on the requisition page")
+    if page.kind is not PageKind.REQUISITION:
+        # The PO's own files still count; the requisition is a bonus the user may not see.
+        log.warning(
+            "requisition %s could not be read (%s); keeping the PO's files only",
+            requisition_id,
+            page.kind.value,
+        )
+        return
+    _download_all(session, page.attachments, work, settings, state, progress)
+
+
+def _download_all(
+    session: BrowserSession,
+    attachments: Sequence[Attachment],
+    work: Path,
+    settings: Settings,
+    state: _Downloads,
+    progress: Progress,
+) -> None:
+    """Start every download (each into its own staging folder), then collect them."""
+    fresh = [a for a in attachments if a.url not in state.seen_urls]
+    state.seen_urls.update(a.url for a in fresh)
+    state.found += len(fresh)
+    started: list[tuple[Attachment, str, Path]] = []
+    for number, attachment in enumerate(fresh, start=1):
+        name = unique_name(sanitize_name(attachment.name), state.taken)
+        staging = work / STAGING_NAME / str(state.slots)
+        state.slots += 1
+        staging.mkdir(parents=True)
+        progress(f"downloading {number} of {len(fresh)}")
+        session.set_download_dir(staging)
+        session.start_download(attachment)
+        try:
+            wait_for_start(staging, settings.download_start_timeout)
+        except DownloadTimeout as exc:
+            state.errors.append(f"{name}: {exc.message}")
+            state.timed_out = True
+            continue
+        started.append((attachment, name, staging))
+    for attachment, name, staging in started:
+        _collect(attachment, name, staging, work, settings, state)
+
+
+def _collect(
+    attachment: Attachment,
+    name: str,
+    staging: Path,
+    work: Path,
+    settings: Settings,
+    state: _Downloads,
+) -> None:
+    try:
+        path = wait_for_complete(
+            staging,
+            stall_timeout=settings.download_stall_timeout,
+            total_timeout=settings.download_timeout,
+        )
+        verified = verify_file(path, name)
+    except DownloadTimeout as exc:
+        state.errors.append(f"{name}: {exc.message}")
+        state.timed_out = True
+        return
+    except DownloadError as exc:
+        _raise_if_sign_in(staging)
+        state.errors.append(exc.message)
+        return
+    os.replace(verified.path, work / name)
+    state.files.append(
+        FileResult(
+            name=name,
+            size=verified.size,
+            sha256=verified.sha256,
+            source=attachment.source,
+            url=attachment.url,
+        )
+    )
+
+
+def _raise_if_sign_in(staging: Path) -> None:
+    """A file that is really the sign-in page means the session expired mid-PO."""
+    for path in staging.iterdir():
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+        if any(marker in head for marker in _SIGN_IN_MARKERS):
+            raise AuthRequiredError("a download returned the sign-in page")
+
+
+class BrowserHandler:
+    """One long-lived browser that processes POs: the pool's worker handler.
+
+    ``profile_dir`` None gives a fresh, empty profile (removed on close);
+    ``cookies`` (exported from a signed-in session) are set after start.
+    """
+
+    def __init__(
+        self,
+        worker_id: str,
+        settings: Settings,
+        profile_dir: Path | None = None,
+        cookies: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.worker_id = worker_id
+        self.settings = settings
+        self._own_profile = profile_dir is None
+        self.profile_dir = profile_dir or Path(tempfile.mkdtemp(prefix="coupadl-fresh-"))
+        self._cookies = cookies
+        self.session = BrowserSession(settings, self.profile_dir)
+
+    def start(self) -> None:
+        self.session.start()
+        if self._cookies:
+            self.session.import_cookies(self._cookies)
+            log.info("%s: set %d session cookies over CDP", self.worker_id, len(self._cookies))
+
+    def process(self, task: POTask, progress: Progress = _no_progress) -> POResult:
+        result = process_po(self.session, task, self.settings, progress)
+        result.worker = self.worker_id
+        if result.error_code == "E_BROWSER" and not self.session.is_alive():
+            raise BrowserError(
+                f"{self.worker_id}: the browser died while on {display_po(task.po_number)}"
+            )
+        return result
+
+    def close(self) -> None:
+        self.session.close()
+        if self._own_profile:
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+    def child_pids(self) -> list[int]:
+        return self.session.pids()
+
+    def export_cookies(self) -> list[dict[str, Any]]:
+        return self.session.export_cookies()
+
+    def is_signed_in(self) -> bool:
+        """Open the tenant's home page and see whether Coupa asks to sign in."""
+        base = self.settings.require_base_url()
+        try:
+            with self.session.po_tab():
+                landed = self.session.open(base + "/")
+        except (PageTimeout, WebDriverException) as exc:
+            log.warning("%s: could not check the sign-in state: %s", self.worker_id, exc)
+            return False
+        return not is_sign_in_url(landed, base)

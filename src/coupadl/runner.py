@@ -1,0 +1,244 @@
+"""The library API for a whole run: spreadsheet in, folders, results and report out.
+
+:func:`run_batch` reads the input, skips what earlier runs finished, processes the
+rest (one browser, or the persistent worker pool), records each PO in the run state
+the moment it finishes, keeps the results spreadsheet current and writes the report.
+Running it again with the same input and output folder resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import filelock
+
+from coupadl.browser.profile import clone_profile, ensure_not_locked, remove_clone
+from coupadl.errors import AuthRequiredError, ExitCode, OutputError
+from coupadl.models import POResult, POTask, Status
+from coupadl.output.report import write_report
+from coupadl.pool.retry import Decision, backoff_delay, decide
+from coupadl.processor import BrowserHandler
+from coupadl.settings import Settings
+from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
+from coupadl.spreadsheet.writer import ResultsWriter
+from coupadl.state.store import RunState
+
+log = logging.getLogger(__name__)
+
+ResultCallback = Callable[[POResult], None]
+
+
+@dataclass
+class RunOutcome:
+    """What a run came to. ``exit_code`` is what the CLI exits with."""
+
+    exit_code: ExitCode
+    out: Path
+    results_path: Path
+    report_path: Path
+    mode: str
+    workers: int
+    processed: int  # POs finished in this run
+    skipped: int  # POs finished by earlier runs
+    pending: list[str] = field(default_factory=list)
+    invalid_rows: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+
+
+def exit_code_for(by_status: Counter[str], pending: Sequence[str], auth_stopped: bool) -> ExitCode:
+    """The documented exit code for a run's outcome."""
+    if auth_stopped:
+        return ExitCode.AUTH_REQUIRED
+    incomplete = {Status.FAILED, Status.PARTIAL, Status.TIMEOUT}
+    if pending or any(by_status.get(s.value) for s in incomplete):
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold ``<out>/.coupadl/run.lock`` so two runs never write one folder at once."""
+    lock_dir = out / ".coupadl"
+    lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = filelock.FileLock(str(lock_dir / "run.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise OutputError(
+            f"Another coupadl run is using {out}. Wait for it to finish or use another --out."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class _Recorder:
+    """Records each finished PO everywhere at once: state, results file, caller."""
+
+    def __init__(self, state: RunState, writer: ResultsWriter, on_result: ResultCallback | None):
+        self.state, self.writer, self.on_result = state, writer, on_result
+        self.by_status: Counter[str] = Counter()
+        self.processed = 0
+
+    def record(self, result: POResult) -> None:
+        self.state.record_result(result)
+        self.writer.update(result)
+        self.by_status[result.status.value] += 1
+        self.processed += 1
+        log.info(
+            "PO%s %s%s (%d/%d files)",
+            result.po_number,
+            result.status.value,
+            f" [{result.error_code}]" if result.error_code else "",
+            result.attachments_downloaded,
+            result.attachments_found,
+        )
+        if self.on_result is not None:
+            self.on_result(result)
+
+
+def _base_profile_clone(settings: Settings) -> Path:
+    profile = settings.profile_dir
+    if not profile.is_dir():
+        raise AuthRequiredError(
+            f"No signed-in browser profile at {profile}. Run 'coupadl login --base-url "
+            f"{settings.base_url}' first."
+        )
+    ensure_not_locked(profile)
+    return clone_profile(profile)
+
+
+def _run_sequential(
+    tasks: Sequence[POTask], settings: Settings, recorder: _Recorder
+) -> tuple[list[str], bool]:
+    """One browser, one PO after another. Returns (POs left pending, stopped for sign-in)."""
+    clone = _base_profile_clone(settings)
+    handler = BrowserHandler("seq", settings, clone)
+    queue = list(tasks)
+    try:
+        handler.start()
+        while queue:
+            task = queue.pop(0)
+            recorder.state.mark_running(task.po_number, "seq")
+            result = handler.process(task)
+            while decide(result, task.attempt, settings.max_retries) is Decision.RETRY:
+                delay = backoff_delay(
+                    task.attempt, settings.retry_backoff, settings.retry_backoff_max
+                )
+                log.info("PO%s: %s, retrying in %.1f s", task.po_number, result.status, delay)
+                recorder.state.record_event(task.po_number, "retry", result.error_code)
+                time.sleep(delay)
+                task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
+                result = handler.process(task)
+            recorder.record(result)
+            if result.status is Status.AUTH_REQUIRED:
+                return [result.po_number, *(t.po_number for t in queue)], True
+    finally:
+        handler.close()
+        remove_clone(clone)
+    return [], False
+
+
+def resolve_workers(settings: Settings, n_tasks: int) -> int:
+    """How many browsers this run uses; 1 means the sequential path."""
+    if n_tasks <= 1 or not settings.enable_parallel or not settings.use_persistent_pool:
+        return 1
+    if settings.workers == "auto":
+        from coupadl.pool.monitor import auto_worker_count_now
+
+        return max(1, min(auto_worker_count_now(settings.max_workers), n_tasks))
+    return max(1, min(int(settings.workers), n_tasks))
+
+
+def _pending_tasks(plan: RunPlan, state: RunState, settings: Settings) -> tuple[list[POTask], int]:
+    done = state.done_pos()
+    tasks = [t for t in plan.tasks if t.po_number not in done]
+    skipped = len(plan.tasks) - len(tasks)
+    if settings.limit is not None:
+        tasks = tasks[: settings.limit]
+    return tasks, skipped
+
+
+def run_batch(
+    input_path: Path,
+    settings: Settings,
+    *,
+    on_result: ResultCallback | None = None,
+    interactive: bool = False,
+) -> RunOutcome:
+    """Process every PO of ``input_path`` that earlier runs did not finish."""
+    settings.require_base_url()
+    table = read_input(input_path)
+    plan = plan_rows(table)
+    out = settings.out
+    started = time.time()
+    with output_lock(out), RunState(out) as state:
+        tasks, skipped = _pending_tasks(plan, state, settings)
+        workers = resolve_workers(settings, len(tasks))
+        mode = "sequential" if workers == 1 else "pool"
+        run_id = state.begin_run(str(input_path), mode)
+        writer = ResultsWriter(table, plan, out, settings.results_flush_seconds)
+        for po in plan.rows_by_po:
+            earlier = state.get(po)
+            if earlier is not None:
+                writer.update(earlier)
+        state.mark_pending(t.po_number for t in tasks)
+        recorder = _Recorder(state, writer, on_result)
+        log.info(
+            "%d POs to process (%d finished earlier, %d invalid rows), %s with %d browser(s)",
+            len(tasks), skipped, len(plan.invalid), mode, workers,
+        )  # fmt: skip
+        pending: list[str] = []
+        auth_stopped = False
+        exit_code = ExitCode.INTERRUPTED
+        try:
+            if tasks and workers == 1:
+                pending, auth_stopped = _run_sequential(tasks, settings, recorder)
+            elif tasks:
+                from coupadl.pool.run import run_pooled
+
+                pending, auth_stopped = run_pooled(
+                    tasks, settings, workers, recorder.record, state, interactive=interactive
+                )
+            exit_code = exit_code_for(recorder.by_status, pending, auth_stopped)
+        finally:
+            writer.flush()
+            results = [r for po in plan.rows_by_po if (r := state.get(po)) is not None]
+            report = write_report(
+                out,
+                results,
+                started_at=started,
+                finished_at=time.time(),
+                mode=mode,
+                workers=workers,
+                extra={
+                    "input": str(input_path),
+                    "pending": pending,
+                    "invalid_rows": len(plan.invalid),
+                    "retries": state.count_events("retry"),
+                    "worker_restarts": state.count_events("restart"),
+                },
+            )
+            state.end_run(run_id, int(exit_code))
+    return RunOutcome(
+        exit_code=exit_code,
+        out=out,
+        results_path=writer.path,
+        report_path=report,
+        mode=mode,
+        workers=workers,
+        processed=recorder.processed,
+        skipped=skipped,
+        pending=pending,
+        invalid_rows=len(plan.invalid),
+        by_status=recorder.by_status,
+        elapsed=time.time() - started,
+    )

@@ -1,0 +1,201 @@
+"""Running the simulator: in a background thread for tests and the demo, or in the foreground.
+
+Binds 127.0.0.1 by default and refuses any other address unless ``allow_remote=True``:
+the simulator has a well-known password and a control API without sign-in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from coupadl.simulator.app import SimState, create_app
+from coupadl.simulator.auth import Credentials
+from coupadl.simulator.data import Dataset, build_dataset
+from coupadl.simulator.faults import make_knobs
+from coupadl.simulator.transfer import quiet_intentional_drops
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+_START_TIMEOUT = 15.0
+
+
+def check_host(host: str, allow_remote: bool = False) -> None:
+    """Raise ValueError for a non-loopback ``host`` unless ``allow_remote``."""
+    if allow_remote or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"refusing to bind the simulator to {host!r}: it has a known password and an "
+            "open control API; use 127.0.0.1, or allow_remote=True if you mean it"
+        )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _config(app: Starlette) -> uvicorn.Config:
+    quiet_intentional_drops()
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http="h11",
+        ws="none",
+        timeout_graceful_shutdown=1,  # stalled downloads must not hold up a stop
+    )
+
+
+class SimulatorServer:
+    """A simulated Coupa tenant served by uvicorn in a background thread.
+
+    Use as a context manager; ``port=0`` picks a free port. Knob keyword arguments
+    are those of :class:`coupadl.simulator.faults.Knobs`.
+    """
+
+    def __init__(
+        self,
+        n_pos: int = 20,
+        seed: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        credentials: Credentials | None = None,
+        dataset: Dataset | None = None,
+        allow_remote: bool = False,
+        **knobs: Any,
+    ) -> None:
+        check_host(host, allow_remote)
+        self.host = host
+        self.dataset = dataset or build_dataset(n_pos, seed)
+        self.app = create_app(self.dataset, make_knobs(**knobs), credentials)
+        self._requested_port = port
+        self._sock: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> SimState:
+        return self.app.state.sim  # type: ignore[no-any-return]
+
+    @property
+    def port(self) -> int:
+        if self._sock is None:
+            raise RuntimeError("the simulator is not running")
+        return int(self._sock.getsockname()[1])
+
+    @property
+    def base_url(self) -> str:
+        return _url(self.host, self.port)
+
+    def start(self) -> SimulatorServer:
+        if self._thread is not None:
+            return self
+        self._sock = _bind(self.host, self._requested_port)
+        self._server = uvicorn.Server(_config(self.app))
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            name="coupadl-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.01)
+        log.debug("simulator at %s", self.base_url)
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=10)
+            if thread.is_alive() and server is not None:
+                server.force_exit = True
+                thread.join(timeout=5)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- the control API, called directly (same process, no HTTP) ---------------------
+
+    def manifest(self, fallback: str | None = None) -> dict[str, Any]:
+        """The truth (docs/architecture.md); ``fallback`` as ``requisition_fallback``."""
+        return self.state.manifest(self.base_url, fallback)
+
+    def control(self, **knobs: Any) -> dict[str, Any]:
+        """Change knobs now; returns all knobs. Raises ValueError for a bad one."""
+        return self.state.faults.update(knobs)
+
+    def expire_sessions(self) -> None:
+        self.state.sessions.expire_all()
+
+    def stats(self) -> dict[str, Any]:
+        return self.state.stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self.state.stats.reset()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    n_pos: int = 20,
+    seed: int = 0,
+    *,
+    credentials: Credentials | None = None,
+    allow_remote: bool = False,
+    **knobs: Any,
+) -> None:
+    """Serve the simulator in the foreground until interrupted (``coupadl sim``)."""
+    check_host(host, allow_remote)
+    credentials = credentials or Credentials()
+    app = create_app(build_dataset(n_pos, seed), make_knobs(**knobs), credentials)
+    sock = _bind(host, port)
+    url = _url(host, int(sock.getsockname()[1]))
+    log.info("Coupa simulator: %s (%d POs, seed %d)", url, n_pos, seed)
+    log.info("sign in as %s / %s", credentials.email, credentials.password)
+    log.info("truth: %s/__sim__/manifest, knobs: %s/__sim__/control", url, url)
+    try:
+        uvicorn.Server(_config(app)).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,333 @@
+"""Durable run state in SQLite: what each PO reached, which files it has, what happened.
+
+The results spreadsheet is for people; this database is what a re-run trusts. Every
+method commits before it returns (``synchronous=FULL``), so a crash, a power cut or
+Ctrl+C loses at most the PO that was being worked on, and ``in_flight()`` names it.
+
+One connection is shared by the main thread and the pool's supervisor thread
+(``check_same_thread=False``); a lock serialises them because a sqlite3 connection
+must not run two statements at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from coupadl.errors import OutputError
+from coupadl.models import DONE_STATUSES, AttachmentSource, FileResult, POResult, Status
+
+STATE_DIR_NAME = ".coupadl"
+DB_NAME = "state.db"
+SCHEMA_VERSION = 1
+
+PoState = Literal["pending", "running", "finished"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pos (
+    po_number TEXT PRIMARY KEY,
+    status TEXT,
+    error_code TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    supplier TEXT NOT NULL DEFAULT '',
+    requisition_id TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    attachments_found INTEGER NOT NULL DEFAULT 0,
+    folder TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started_at REAL NOT NULL DEFAULT 0,
+    finished_at REAL NOT NULL DEFAULT 0,
+    worker TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'finished'))
+);
+CREATE INDEX IF NOT EXISTS pos_state ON pos (state);
+CREATE TABLE IF NOT EXISTS files (
+    po_number TEXT NOT NULL REFERENCES pos (po_number) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (po_number, position)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    input_path TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    exit_code INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    po_number TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
+"""
+
+_RESULT_FIELDS = (
+    "po_number", "status", "error_code", "message", "supplier", "requisition_id", "url",
+    "attachments_found", "folder", "attempts", "started_at", "finished_at", "worker",
+)  # fmt: skip
+
+
+def _make_private_dir(folder: Path) -> None:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        # mkdir's mode is filtered by the umask, and an existing folder keeps its mode.
+        folder.chmod(0o700)
+
+
+def _make_private_file(path: Path) -> None:
+    # Create the file ourselves so it never exists with looser permissions, even
+    # briefly; SQLite gives the -wal/-shm files the database file's mode.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    if os.name == "posix":
+        path.chmod(0o600)
+
+
+class RunState:
+    """The SQLite state of the runs into one output folder (``<out>/.coupadl/state.db``)."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.dir = Path(out_dir) / STATE_DIR_NAME
+        self.path = self.dir / DB_NAME
+        self._lock = threading.RLock()
+        try:
+            _make_private_dir(self.dir)
+            _make_private_file(self.path)
+            self._db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise OutputError(f"Cannot open the run state {self.path}: {exc}") from exc
+        try:
+            self._setup()
+        except OutputError:
+            self._db.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise OutputError(
+                f"The run state {self.path} is damaged ({exc}). Delete the folder "
+                f"{self.dir} to start over; already downloaded files are kept."
+            ) from exc
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def _setup(self) -> None:
+        self._db.row_factory = sqlite3.Row
+        # WAL lets readers (another process looking at progress) not block the run.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives a power cut once the call has returned.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise OutputError(
+                f"The run state {self.path} was written by a newer coupadl "
+                f"(schema {version}, this one knows {SCHEMA_VERSION}). Upgrade coupadl "
+                f"or use another output folder."
+            )
+        if version < SCHEMA_VERSION:
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        # Statement by statement inside one transaction: executescript() would commit
+        # on its own, and a crash half-way must not leave a schema without a version.
+        with self._transaction():
+            self._create_tables()
+
+    def _create_tables(self) -> None:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> RunState:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails
+        # half-way because another connection started writing.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    # --- runs ---------------------------------------------------------------------
+
+    def begin_run(self, input_path: str, mode: str) -> int:
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (started_at, input_path, mode) VALUES (?, ?, ?)",
+                (time.time(), str(input_path), mode),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def end_run(self, run_id: int, exit_code: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?",
+                (time.time(), int(exit_code), run_id),
+            )
+
+    # --- POs ----------------------------------------------------------------------
+
+    def mark_pending(self, pos: Iterable[str]) -> None:
+        """Queue POs. Earlier results are kept for ``get`` but no longer count as done."""
+        now = time.time()
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO pos (po_number, updated_at, state) VALUES (?, ?, 'pending') "
+                "ON CONFLICT (po_number) DO UPDATE SET state = 'pending', "
+                "updated_at = excluded.updated_at",
+                ((po, now) for po in pos),
+            )
+
+    def mark_running(self, po: str, worker: str) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO pos (po_number, worker, updated_at, state) "
+                "VALUES (?, ?, ?, 'running') ON CONFLICT (po_number) DO UPDATE SET "
+                "state = 'running', worker = excluded.worker, updated_at = excluded.updated_at",
+                (po, worker, now),
+            )
+
+    def record_result(self, result: POResult) -> None:
+        """Store one attempt's result and its files, atomically.
+
+        AUTH_REQUIRED goes back to 'pending': the PO was never really looked at.
+        """
+        state: PoState = "pending" if result.status is Status.AUTH_REQUIRED else "finished"
+        values = (
+            result.po_number, result.status.value, result.error_code, result.message,
+            result.supplier, result.requisition_id, result.url, result.attachments_found,
+            str(result.folder) if result.folder is not None else None, result.attempts,
+            result.started_at, result.finished_at, result.worker,
+        )  # fmt: skip
+        columns = ", ".join(_RESULT_FIELDS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _RESULT_FIELDS[1:])
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO pos ({columns}, updated_at, state) "
+                f"VALUES ({', '.join('?' * len(values))}, ?, ?) "
+                f"ON CONFLICT (po_number) DO UPDATE SET {updates}, "
+                "updated_at = excluded.updated_at, state = excluded.state",
+                (*values, time.time(), state),
+            )
+            db.execute("DELETE FROM files WHERE po_number = ?", (result.po_number,))
+            db.executemany(
+                "INSERT INTO files (po_number, position, name, size, sha256, source, url) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (result.po_number, i, f.name, f.size, f.sha256, f.source.value, f.url)
+                    for i, f in enumerate(result.files)
+                ),
+            )
+
+    def _files(self, po: str) -> list[FileResult]:
+        rows = self._query(
+            "SELECT name, size, sha256, source, url FROM files "
+            "WHERE po_number = ? ORDER BY position",
+            (po,),
+        )
+        return [
+            FileResult(r["name"], r["size"], r["sha256"], AttachmentSource(r["source"]), r["url"])
+            for r in rows
+        ]
+
+    def _to_result(self, row: sqlite3.Row) -> POResult:
+        return POResult(
+            po_number=row["po_number"],
+            status=Status(row["status"]),
+            error_code=row["error_code"],
+            message=row["message"],
+            supplier=row["supplier"],
+            requisition_id=row["requisition_id"],
+            url=row["url"],
+            attachments_found=row["attachments_found"],
+            files=self._files(row["po_number"]),
+            folder=Path(row["folder"]) if row["folder"] is not None else None,
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            attempts=row["attempts"],
+            worker=row["worker"],
+        )
+
+    def get(self, po: str) -> POResult | None:
+        """The last recorded result of ``po``, or None when it has none yet."""
+        with self._lock:
+            rows = self._query(
+                "SELECT * FROM pos WHERE po_number = ? AND status IS NOT NULL", (po,)
+            )
+            return self._to_result(rows[0]) if rows else None
+
+    def results(self) -> list[POResult]:
+        """Every recorded result, in the order the POs were first seen."""
+        with self._lock:
+            rows = self._query("SELECT * FROM pos WHERE status IS NOT NULL ORDER BY rowid")
+            return [self._to_result(r) for r in rows]
+
+    def done_pos(self) -> set[str]:
+        """POs a re-run must not fetch again (finished with a done status)."""
+        done = sorted(s.value for s in DONE_STATUSES)
+        rows = self._query(
+            "SELECT po_number FROM pos WHERE state = 'finished' "
+            f"AND status IN ({', '.join('?' * len(done))})",
+            done,
+        )
+        return {r["po_number"] for r in rows}
+
+    def in_flight(self) -> list[str]:
+        """POs marked running and never finished: a crashed run leaves these behind."""
+        rows = self._query("SELECT po_number FROM pos WHERE state = 'running' ORDER BY rowid")
+        return [r["po_number"] for r in rows]
+
+    # --- events -------------------------------------------------------------------
+
+    def record_event(self, po: str, kind: str, detail: str = "") -> None:
+        """Note a retry, a worker restart, ...; counted by :meth:`count_events`."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO events (ts, po_number, kind, detail) VALUES (?, ?, ?, ?)",
+                (time.time(), po or "", kind, detail),
+            )
+
+    def count_events(self, kind: str) -> int:
+        return int(self._query("SELECT COUNT(*) FROM events WHERE kind = ?", (kind,))[0][0])

@@ -1,0 +1,106 @@
+"""Shared fixtures: the simulator, a signed-in base profile, settings for a run.
+
+Browser tests need Debian's chromium and chromedriver. Without them they skip with
+the reason, except under CI (COUPADL_REQUIRE_BROWSER=1), where skipping would hide
+a broken set-up and they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("SE_OFFLINE", "true")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _browser_missing() -> str:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    return (
+        f"needs {' and '.join(missing)} (apt-get install chromium chromium-driver)"
+        if missing
+        else ""
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clean_coupa_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A developer's own COUPA_* variables or coupadl.toml must not steer the tests."""
+    for name in list(os.environ):
+        if name.startswith("COUPA_") or name == "USE_PERSISTENT_POOL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def browser_ready() -> None:
+    reason = _browser_missing()
+    if reason:
+        if os.environ.get("COUPADL_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required here but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    """A 20-PO simulator for one test module, on a free loopback port."""
+    from coupadl.simulator.server import SimulatorServer
+
+    with SimulatorServer(n_pos=20, seed=7) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def base_profile(sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A base browser profile signed in to ``sim`` through the real login flow."""
+    from coupadl.login import sign_in
+    from coupadl.settings import load_settings
+
+    creds = sim.manifest()["credentials"]
+    profile = tmp_path_factory.mktemp("base-profile")
+    settings = load_settings(
+        {
+            "base_url": sim.base_url,
+            "profile_dir": profile,
+            "username": creds["email"],
+            "password": creds["password"],
+            "browser_binary": CHROMIUM,
+            "driver_path": CHROMEDRIVER,
+        }
+    )
+    outcome = sign_in(settings, timeout=30)
+    assert outcome.signed_in
+    return profile
+
+
+@pytest.fixture
+def make_settings(sim: Any, base_profile: Path, tmp_path: Path) -> Callable[..., Any]:
+    """Settings for a run against ``sim``; keyword arguments override."""
+    from coupadl.settings import load_settings
+
+    def make(**overrides: Any) -> Any:
+        values: dict[str, Any] = {
+            "base_url": sim.base_url,
+            "out": tmp_path / "out",
+            "profile_dir": base_profile,
+            "browser_binary": CHROMIUM,
+            "driver_path": CHROMEDRIVER,
+            "workers": 1,
+            "download_start_timeout": 10,
+            "download_stall_timeout": 10,
+            "page_timeout": 20,
+            "retry_backoff": 0.2,
+            "results_flush_seconds": 0,
+        }
+        values.update(overrides)
+        return load_settings(values)
+
+    return make
