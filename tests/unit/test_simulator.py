@@ -91,6 +91,8 @@ def test_same_seed_same_manifest_and_different_seed_differs() -> None:
     assert first == again
     assert first != other
     assert list(first["pos"]) == list(other["pos"])  # PO numbers are stable, contents vary
+    bigger = _state_manifest(40, 5)
+    assert {n: bigger["pos"][n] for n in first["pos"]} == first["pos"]  # a prefix of it
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 99])
@@ -399,6 +401,7 @@ def test_error_pages(client: TestClient, dataset: Dataset) -> None:
     assert flash is not None and "You are not authorized" in flash.get_text()
     assert "Access denied" in flash.get_text()
     assert client.get("/no/such/page").status_code == 404
+    assert client.get("/sessions", follow_redirects=False).headers["location"] == "/sessions/new"
 
 
 def test_print_view(client: TestClient, dataset: Dataset) -> None:
@@ -560,13 +563,19 @@ def test_manifest_fallback_modes(client: TestClient, dataset: Dataset) -> None:
     assert client.get("/__sim__/manifest?fallback=sometimes").status_code == 400
 
 
-def test_page_parser_reads_what_the_manifest_expects(client: TestClient, dataset: Dataset) -> None:
-    """The simulator's pages and coupadl's page parser agree on every PO."""
+@pytest.mark.parametrize("fallback", ["never", "no_pdf"])
+def test_page_parser_reads_what_the_manifest_expects(
+    client: TestClient, dataset: Dataset, fallback: str
+) -> None:
+    """coupadl's page parser, applying the contract's fallback rule, finds the manifest's files."""
     page_module = pytest.importorskip("coupadl.coupa.page")
-    truth = manifest(client, "never")["pos"]
+    truth = manifest(client, fallback)["pos"]
+
+    def parse(path: str) -> Any:
+        return page_module.parse_page(client.get(path).text, BASE + path, BASE)
+
     for number, po in dataset.pos.items():
-        url = f"{BASE}/order_headers/{number}"
-        info = page_module.parse_page(client.get(url).text, url, BASE)
+        info = parse(f"/order_headers/{number}")
         expected_kind = {Kind.NOT_FOUND: "not_found", Kind.DENIED: "access_denied"}.get(
             po.kind, "po"
         )
@@ -575,9 +584,13 @@ def test_page_parser_reads_what_the_manifest_expects(client: TestClient, dataset
             continue
         assert info.supplier == truth[number]["supplier"]
         assert (info.requisition_id or None) == po.requisition_id
-        assert [a.name.strip() for a in info.attachments] == [
-            f["original_name"].strip() for f in truth[number]["files"]
-        ]
-        assert [a.source.value for a in info.attachments] == [
-            f["source"] for f in truth[number]["files"]
-        ]
+        found = list(info.attachments)
+        no_pdf = not any(a.name.lower().endswith(".pdf") for a in found)
+        if info.requisition_id and fallback == "no_pdf" and no_pdf:
+            found += parse(f"/requisition_headers/{info.requisition_id}").attachments
+        unique: dict[str, Any] = {}
+        for attachment in found:  # the same URL is the same file
+            unique.setdefault(attachment.url, attachment)
+        assert [(a.name.strip(), a.source.value) for a in unique.values()] == [
+            (f["original_name"].strip(), f["source"]) for f in truth[number]["files"]
+        ], number

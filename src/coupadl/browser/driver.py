@@ -7,6 +7,7 @@ ourselves (configuration first, then well-known names and locations) and set
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -100,6 +101,12 @@ def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+@functools.cache
+def _log_no_sandbox() -> None:
+    """Say once per process why the sandbox is off (not once per browser)."""
+    log.info("running as root: starting the browser with --no-sandbox")
+
+
 def build_options(settings: Settings, profile_dir: Path, download_dir: Path) -> ChromiumOptions:
     """Browser options for one long-lived, unattended session."""
     options: ChromiumOptions = (
@@ -126,7 +133,7 @@ def build_options(settings: Settings, profile_dir: Path, download_dir: Path) -> 
         options.add_argument("--disable-gpu")
     if sys.platform.startswith("linux") and _running_as_root():
         # Chromium's sandbox cannot run as root; without this flag it refuses to start.
-        log.info("running as root: starting the browser with --no-sandbox")
+        _log_no_sandbox()
         options.add_argument("--no-sandbox")
     options.add_experimental_option(
         "prefs",

@@ -226,7 +226,20 @@ def sim(
         int, typer.Option(help="Bytes per second per file download (0: unlimited).")
     ] = 0,
     error_rate: Annotated[float, typer.Option(help="Share of requests answered HTTP 500.")] = 0.0,
+    rate_429: Annotated[
+        float, typer.Option("--rate-429", help="Share of requests answered HTTP 429.")
+    ] = 0.0,
+    retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with 429.")] = 2,
+    stall_after_bytes: Annotated[
+        int | None, typer.Option(help="Files stop sending after this many bytes.")
+    ] = None,
+    drop_after_bytes: Annotated[
+        int | None, typer.Option(help="File connections drop after this many bytes.")
+    ] = None,
     session_ttl: Annotated[float, typer.Option(help="Session lifetime, seconds.")] = 7200.0,
+    session_max_requests: Annotated[
+        int | None, typer.Option(help="Sessions expire after this many page requests.")
+    ] = None,
     allow_remote: Annotated[
         bool, typer.Option(help="Allow binding an address other than loopback.")
     ] = False,
@@ -245,7 +258,12 @@ def sim(
         page_latency=page_latency,
         file_bandwidth=file_bandwidth,
         error_rate_500=error_rate,
+        rate_429=rate_429,
+        retry_after=retry_after,
+        stall_after_bytes=stall_after_bytes,
+        drop_after_bytes=drop_after_bytes,
         session_ttl=session_ttl,
+        session_max_requests=session_max_requests,
     )
 
 

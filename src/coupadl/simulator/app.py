@@ -297,6 +297,8 @@ async def sign_in_form(request: Request) -> Response:
 
 
 async def sign_in_submit(request: Request) -> Response:
+    if request.method != "POST":  # a reload after a failed sign-in
+        return RedirectResponse(SIGN_IN_PATH, 302)
     state = _state(request)
     # application/x-www-form-urlencoded, parsed here: python-multipart is not a dependency.
     form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
@@ -413,7 +415,7 @@ _ROUTES = [
     Route("/", home),
     Route("/favicon.ico", favicon),
     Route("/sessions/new", sign_in_form),
-    Route("/sessions", sign_in_submit, methods=["POST"]),
+    Route("/sessions", sign_in_submit, methods=["GET", "POST"]),
     Route("/sessions/expiration_check", expiration_check),
     Route("/order_headers", po_list),
     Route("/order_headers/print_view", print_view),

@@ -28,6 +28,7 @@ FIRST_FILE_ID = 27350000
 LARGE_FILE_EVERY = 10  # about one PO in ten carries one 2-4 MB file
 LARGE_FILE_OFFSET = 4  # ...starting with the fifth, a PO that has files
 SMALL_SIZE = (1024, 60 * 1024)
+SUPPLIER_COUNT = 60
 LARGE_SIZE = (2 * 1024 * 1024, 4 * 1024 * 1024)
 
 
@@ -413,15 +414,20 @@ def _plan(b: _Builder, rng: random.Random, po: str, kind: Kind) -> _Plan:
 # --- suppliers ----------------------------------------------------------------------------
 
 
-def _suppliers(b: _Builder, n_pos: int) -> list[tuple[str, str]]:
-    """(span text without the leading space, title) pairs; every special name included."""
+def _suppliers(b: _Builder) -> list[tuple[str, str]]:
+    """(span text without the leading space, title) pairs.
+
+    The ten named suppliers come first (so any 20 POs show the special ones), then
+    made-up names; the list does not depend on the number of POs, so a small data set
+    is the start of a larger one with the same seed.
+    """
     rng = b.rng("suppliers")
     names = list(_SUPPLIER_SPECIALS) + rng.sample(_SUPPLIER_NAMES, 7)
-    while len(names) < max(10, n_pos // 8):
+    rng.shuffle(names)
+    while len(names) < SUPPLIER_COUNT:
         names.append(
             f"{rng.choice(_NAME_PARTS_A)} {rng.choice(_NAME_PARTS_B)} {rng.choice(_NAME_SUFFIXES)}"
         )
-    rng.shuffle(names)
     result = []
     for name in names:
         vendor = f"{rng.randrange(10**8):010d}"  # 10 digits, leading zeros as in Coupa
@@ -438,7 +444,7 @@ def build_dataset(n_pos: int = 20, seed: int = 0) -> Dataset:
     if n_pos < 1:
         raise ValueError("n_pos must be at least 1")
     b = _Builder(seed)
-    suppliers = _suppliers(b, n_pos)
+    suppliers = _suppliers(b)
     pos: dict[str, PurchaseOrder] = {}
     requisitions: dict[str, Requisition] = {}
     visible_count = not_found_count = 0
