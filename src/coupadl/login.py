@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from selenium.common.exceptions import NoSuchElementException, WebDriverException
 from selenium.webdriver.common.by import By
@@ -30,6 +32,8 @@ class LoginOutcome:
     profile_dir: Path
     signed_in: bool
     landed_url: str
+    # The fresh session cookies, for browsers already running. Secret: never logged.
+    cookies: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 def _fill_native_form(session: BrowserSession, username: str, password: str) -> bool:
@@ -81,8 +85,38 @@ def sign_in(settings: Settings, *, timeout: float = 600.0) -> LoginOutcome:
                     "for a native Coupa form."
                 )
         landed = _wait_until_signed_in(session, base, timeout)
+        cookies = session.export_cookies()
     log.info("signed in; base profile saved in %s", profile)
-    return LoginOutcome(profile_dir=profile, signed_in=check_signed_in(settings), landed_url=landed)
+    return LoginOutcome(
+        profile_dir=profile,
+        signed_in=check_signed_in(settings),
+        landed_url=landed,
+        cookies=cookies,
+    )
+
+
+def reauthenticator(settings: Settings, interactive: bool) -> Callable[[], list[dict[str, Any]]]:
+    """What a run does when Coupa asks to sign in again mid-run.
+
+    With a username and password (native form) it signs in again headless; on a
+    terminal it opens a visible browser for the user's SSO; otherwise it cannot, and
+    the returned function raises :class:`AuthRequiredError` (the run stops cleanly).
+    """
+
+    def sign_in_again() -> list[dict[str, Any]]:
+        if settings.username and settings.password:
+            log.warning("the Coupa session expired: signing in again with the configured user")
+            again = settings.model_copy(update={"headless": True})
+        elif interactive:
+            log.warning("the Coupa session expired: sign in in the browser window that opens")
+            again = settings.model_copy(update={"headless": False})
+        else:
+            raise AuthRequiredError(
+                "The Coupa session expired. Run 'coupadl login', then re-run the same command."
+            )
+        return sign_in(again, timeout=600.0).cookies
+
+    return sign_in_again
 
 
 def check_signed_in(settings: Settings) -> bool:

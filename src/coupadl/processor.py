@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from selenium.common.exceptions import WebDriverException
 
 from coupadl.browser.downloads import verify_file, wait_for_complete, wait_for_start
@@ -41,6 +42,9 @@ from coupadl.settings import Settings
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+# What a dead or killed browser/driver looks like from here: WebDriver errors, and the
+# HTTP connection to chromedriver failing (urllib3 errors, or a refused connection).
+_BROWSER_LOST = (WebDriverException, urllib3.exceptions.HTTPError, ConnectionError)
 _SIGN_IN_MARKERS = (b"user_password", b"/sessions/new")
 
 
@@ -80,8 +84,9 @@ def process_po(
         _set(result, Status.AUTH_REQUIRED, detail=exc.message)
     except PageTimeout as exc:
         _set(result, Status.TIMEOUT, detail=exc.message, transient=True)
-    except WebDriverException as exc:
-        _set(result, Status.FAILED, detail=f"browser error: {exc.msg}", transient=True)
+    except _BROWSER_LOST as exc:
+        detail = exc.msg if isinstance(exc, WebDriverException) else f"lost the driver: {exc}"
+        _set(result, Status.FAILED, detail=f"browser error: {detail}", transient=True)
         result.error_code = "E_BROWSER"
     except OSError as exc:
         # Disk full, permission denied: the PO is not done, the next attempt may succeed.

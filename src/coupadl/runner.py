@@ -15,11 +15,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import filelock
 
 from coupadl.browser.profile import clone_profile, ensure_not_locked, remove_clone
-from coupadl.errors import AuthRequiredError, ExitCode, OutputError
+from coupadl.coupa.status import error_for
+from coupadl.coupa.urls import po_id_for_number, po_url
+from coupadl.errors import AuthRequiredError, BrowserError, ExitCode, OutputError
+from coupadl.login import reauthenticator
 from coupadl.models import POResult, POTask, Status
 from coupadl.output.report import write_report
 from coupadl.pool.retry import Decision, backoff_delay, decide
@@ -32,6 +36,7 @@ from coupadl.state.store import RunState
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[POResult], None]
+Reauth = Callable[[], list[dict[str, Any]]]
 
 
 @dataclass
@@ -48,6 +53,7 @@ class RunOutcome:
     skipped: int  # POs finished by earlier runs
     pending: list[str] = field(default_factory=list)
     invalid_rows: int = 0
+    pool_startup_seconds: float | None = None
     by_status: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
 
@@ -87,12 +93,14 @@ class _Recorder:
         self.state, self.writer, self.on_result = state, writer, on_result
         self.by_status: Counter[str] = Counter()
         self.processed = 0
+        self.recorded: set[str] = set()
 
     def record(self, result: POResult) -> None:
         self.state.record_result(result)
         self.writer.update(result)
         self.by_status[result.status.value] += 1
         self.processed += 1
+        self.recorded.add(result.po_number)
         log.info(
             "PO%s %s%s (%d/%d files)",
             result.po_number,
@@ -116,10 +124,23 @@ def _base_profile_clone(settings: Settings) -> Path:
     return clone_profile(profile)
 
 
+# A fresh session that is refused again at once will not get better by signing in more.
+MAX_SIGN_INS_PER_PO = 2
+
+
+@dataclass
+class _Progress:
+    """What the processing part of a run came to."""
+
+    pending: list[str] = field(default_factory=list)
+    auth_stopped: bool = False
+    pool_startup_seconds: float | None = None
+
+
 def _run_sequential(
-    tasks: Sequence[POTask], settings: Settings, recorder: _Recorder
-) -> tuple[list[str], bool]:
-    """One browser, one PO after another. Returns (POs left pending, stopped for sign-in)."""
+    tasks: Sequence[POTask], settings: Settings, recorder: _Recorder, reauth: Reauth
+) -> _Progress:
+    """One browser, one PO after another, with the pool's retry rules."""
     clone = _base_profile_clone(settings)
     handler = BrowserHandler("seq", settings, clone)
     queue = list(tasks)
@@ -129,22 +150,80 @@ def _run_sequential(
             task = queue.pop(0)
             recorder.state.mark_running(task.po_number, "seq")
             result = handler.process(task)
-            while decide(result, task.attempt, settings.max_retries) is Decision.RETRY:
-                delay = backoff_delay(
-                    task.attempt, settings.retry_backoff, settings.retry_backoff_max
-                )
-                log.info("PO%s: %s, retrying in %.1f s", task.po_number, result.status, delay)
-                recorder.state.record_event(task.po_number, "retry", result.error_code)
-                time.sleep(delay)
-                task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
+            sign_ins = 0
+            while (decision := decide(result, task.attempt, settings.max_retries)) in (
+                Decision.RETRY,
+                Decision.PAUSE_FOR_AUTH,
+            ):
+                if decision is Decision.PAUSE_FOR_AUTH:
+                    sign_ins += 1
+                    try:
+                        if sign_ins > MAX_SIGN_INS_PER_PO:
+                            raise AuthRequiredError("Coupa keeps asking to sign in again.")
+                        handler.session.import_cookies(reauth())
+                    except AuthRequiredError as exc:
+                        log.warning("%s The remaining POs stay pending.", exc.message)
+                        recorder.record(result)
+                        return _Progress([task.po_number, *(t.po_number for t in queue)], True)
+                else:
+                    delay = backoff_delay(
+                        task.attempt, settings.retry_backoff, settings.retry_backoff_max
+                    )
+                    log.info("PO%s: %s, retrying in %.1f s", task.po_number, result.status, delay)
+                    recorder.state.record_event(task.po_number, "retry", result.error_code)
+                    time.sleep(delay)
+                    task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
                 result = handler.process(task)
             recorder.record(result)
-            if result.status is Status.AUTH_REQUIRED:
-                return [result.po_number, *(t.po_number for t in queue)], True
     finally:
         handler.close()
         remove_clone(clone)
-    return [], False
+    return _Progress()
+
+
+def _run_pooled(
+    tasks: Sequence[POTask],
+    settings: Settings,
+    workers: int,
+    recorder: _Recorder,
+    reauth: Reauth,
+    interactive: bool,
+) -> _Progress:
+    """The worker pool; one browser instead (with a warning) if the pool cannot start."""
+    from coupadl.pool.run import run_pooled
+
+    try:
+        run = run_pooled(
+            tasks,
+            settings,
+            workers,
+            recorder.record,
+            recorder.state,
+            reauth=reauth,
+            interactive=interactive,
+        )
+    except BrowserError as exc:
+        left = [t for t in tasks if t.po_number not in recorder.recorded]
+        log.warning(
+            "the worker pool failed (%s); going on with one browser for %d POs",
+            exc.message,
+            len(left),
+        )
+        return _run_sequential(left, settings, recorder, reauth)
+    if run.auth_stopped:
+        # As in the sequential path: the PO that met the sign-in page says so.
+        for po in dict.fromkeys(run.auth_pos):
+            recorder.record(_auth_required(po, settings))
+    return _Progress(run.pending, run.auth_stopped, run.startup_seconds)
+
+
+def _auth_required(po: str, settings: Settings) -> POResult:
+    code, message = error_for(Status.AUTH_REQUIRED)
+    now = time.time()
+    url = po_url(settings.require_base_url(), po_id_for_number(po))
+    return POResult(
+        po, Status.AUTH_REQUIRED, code, message, url=url, started_at=now, finished_at=now
+    )
 
 
 def resolve_workers(settings: Settings, n_tasks: int) -> int:
@@ -196,19 +275,15 @@ def run_batch(
             "%d POs to process (%d finished earlier, %d invalid rows), %s with %d browser(s)",
             len(tasks), skipped, len(plan.invalid), mode, workers,
         )  # fmt: skip
-        pending: list[str] = []
-        auth_stopped = False
+        progress = _Progress()
         exit_code = ExitCode.INTERRUPTED
+        reauth = reauthenticator(settings, interactive)
         try:
             if tasks and workers == 1:
-                pending, auth_stopped = _run_sequential(tasks, settings, recorder)
+                progress = _run_sequential(tasks, settings, recorder, reauth)
             elif tasks:
-                from coupadl.pool.run import run_pooled
-
-                pending, auth_stopped = run_pooled(
-                    tasks, settings, workers, recorder.record, state, interactive=interactive
-                )
-            exit_code = exit_code_for(recorder.by_status, pending, auth_stopped)
+                progress = _run_pooled(tasks, settings, workers, recorder, reauth, interactive)
+            exit_code = exit_code_for(recorder.by_status, progress.pending, progress.auth_stopped)
         finally:
             writer.flush()
             results = [r for po in plan.rows_by_po if (r := state.get(po)) is not None]
@@ -221,7 +296,8 @@ def run_batch(
                 workers=workers,
                 extra={
                     "input": str(input_path),
-                    "pending": pending,
+                    "pending": progress.pending,
+                    "pool_startup_seconds": progress.pool_startup_seconds,
                     "invalid_rows": len(plan.invalid),
                     "retries": state.count_events("retry"),
                     "worker_restarts": state.count_events("restart"),
@@ -237,7 +313,8 @@ def run_batch(
         workers=workers,
         processed=recorder.processed,
         skipped=skipped,
-        pending=pending,
+        pending=progress.pending,
+        pool_startup_seconds=progress.pool_startup_seconds,
         invalid_rows=len(plan.invalid),
         by_status=recorder.by_status,
         elapsed=time.time() - started,

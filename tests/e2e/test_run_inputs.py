@@ -55,7 +55,11 @@ def test_requisition_fallback_modes(
     sim: Any, make_settings: Any, tmp_path: Path, mode: str
 ) -> None:
     manifest = sim.manifest(fallback=mode)
-    pos = [po for po, t in manifest["pos"].items() if t["kind"] in ("requisition_only", "no_pdf", "both")]
+    pos = [
+        po
+        for po, t in manifest["pos"].items()
+        if t["kind"] in ("requisition_only", "no_pdf", "both")
+    ]
     settings = make_settings(requisition_fallback=mode)
 
     run_batch(write_input(tmp_path / "in.csv", pos), settings)

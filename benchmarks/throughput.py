@@ -1,0 +1,228 @@
+"""Throughput of coupadl on the simulator: sequential versus 2 and 4 workers.
+
+Starts the simulator in its own process with a realistic latency profile (about 1 s
+of server time per page, files at a few MB/s), signs in once, then runs the same
+spreadsheet with each worker count into a fresh output folder and measures, in one
+run of this script: POs/min, speedup over sequential, pool start-up time, peak memory
+(PSS) per browser and in total. Every run is checked file by file against the
+manifest, so a fast wrong run cannot count.
+
+    .venv/bin/python benchmarks/throughput.py            # prints, and writes docs/benchmarks.md
+    .venv/bin/python benchmarks/throughput.py --pos 24 --workers 1,2 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from coupadl.login import sign_in
+from coupadl.pool.monitor import TreeMemory
+from coupadl.runner import run_batch
+from coupadl.settings import load_settings
+from coupadl.simulator.check import compare_with_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+@dataclass
+class Figures:
+    workers: int
+    mode: str
+    pos: int
+    seconds: float
+    startup_seconds: float | None
+    peak_total_mb: float
+    peak_per_browser_mb: float
+    problems: int
+
+    @property
+    def pos_per_minute(self) -> float:
+        return self.pos / self.seconds * 60
+
+
+class MemorySampler(threading.Thread):
+    """Peak PSS of every process tree this process started, except the simulator's."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        super().__init__(daemon=True)
+        self.exclude = exclude
+        self.memory = TreeMemory()
+        self.peak_total = 0
+        self.peak_tree = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.5):
+            trees = [
+                self.memory.of_tree([child.pid])
+                for child in me.children()
+                if child.pid not in self.exclude
+            ]
+            self.peak_total = max(self.peak_total, sum(trees))
+            self.peak_tree = max([self.peak_tree, *trees])
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_simulator(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "coupadl", "sim", "--port", str(port), "--pos", str(args.pos),
+        "--seed", str(args.seed), "--page-latency", str(args.latency),
+        "--file-bandwidth", str(args.bandwidth),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/__sim__/health", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the simulator did not start")
+
+
+def fetch_manifest(base_url: str) -> dict:
+    with urllib.request.urlopen(f"{base_url}/__sim__/manifest", timeout=30) as response:
+        return json.load(response)
+
+
+def run_once(
+    workers: int, base: dict, manifest: dict, input_path: Path, work: Path, sim_pid: int
+) -> Figures:
+    settings = load_settings({**base, "out": work / f"out-{workers}", "workers": workers})
+    sampler = MemorySampler({sim_pid})
+    sampler.start()
+    started = time.monotonic()
+    outcome = run_batch(input_path, settings)
+    seconds = time.monotonic() - started
+    sampler.stop()
+    problems = compare_with_manifest(settings.out, manifest)
+    return Figures(
+        workers=outcome.workers,
+        mode=outcome.mode,
+        pos=outcome.processed,
+        seconds=seconds,
+        startup_seconds=outcome.pool_startup_seconds,
+        peak_total_mb=sampler.peak_total / 2**20,
+        peak_per_browser_mb=sampler.peak_tree / 2**20,
+        problems=len(problems),
+    )
+
+
+def chromium_version() -> str:
+    try:
+        return subprocess.run(
+            ["chromium", "--version"], capture_output=True, text=True, timeout=20
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def render(figures: list[Figures], args: argparse.Namespace, command: str) -> str:
+    sequential = next(f for f in figures if f.workers == 1)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `benchmarks/throughput.py`; the figures below come from one run of it.",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"{chromium_version()}.",
+        "",
+        f"Simulator: {args.pos} POs (seed {args.seed}), {args.latency:g} s server time per page, "
+        f"files at {args.bandwidth / 1e6:g} MB/s per connection. Each run starts from an empty "
+        "output folder and is checked file by file (name, size, sha256) against the manifest.",
+        "",
+        "| mode | browsers | POs | seconds | POs/min | speedup | pool start-up s "
+        "| peak MB per browser | peak MB total | mismatches |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in figures:
+        startup = f"{f.startup_seconds:.2f}" if f.startup_seconds is not None else "-"
+        speedup = f.pos_per_minute / sequential.pos_per_minute
+        lines.append(
+            f"| {f.mode} | {f.workers} | {f.pos} | {f.seconds:.1f} | {f.pos_per_minute:.1f} | "
+            f"{speedup:.2f}x | {startup} | {f.peak_per_browser_mb:.0f} | "
+            f"{f.peak_total_mb:.0f} | {f.problems} |"
+        )
+    lines += [
+        "",
+        "Peak memory is the proportional set size (PSS) of each browser's process tree "
+        "(worker process, chromedriver, Chromium), sampled every 0.5 s.",
+        "Targets on a 2-core machine: 2 workers at least 1.8x and 4 workers at least 3x "
+        "sequential.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pos", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument("--bandwidth", type=int, default=4_000_000)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--no-write", action="store_true", help="Do not write docs/benchmarks.md")
+    args = parser.parse_args()
+    command = "python benchmarks/throughput.py " + " ".join(sys.argv[1:])
+
+    port = free_port()
+    simulator = start_simulator(port, args)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        manifest = fetch_manifest(base_url)
+        work = Path(tempfile.mkdtemp(prefix="coupadl-bench-"))
+        base = {
+            "base_url": base_url,
+            "profile_dir": work / "profile",
+            "username": manifest["credentials"]["email"],
+            "password": manifest["credentials"]["password"],
+            "results_flush_seconds": 1.0,
+        }
+        sign_in(load_settings(base), timeout=60)
+        input_path = work / "input.csv"
+        input_path.write_text("PO_NUMBER\n" + "\n".join(manifest["pos"]) + "\n", encoding="utf-8")
+        figures = []
+        for workers in (int(w) for w in args.workers.split(",")):
+            figures.append(run_once(workers, base, manifest, input_path, work, simulator.pid))
+            print(figures[-1], flush=True)
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+    text = render(figures, args, command)
+    print(text)
+    if not args.no_write:
+        DOC.write_text(text, encoding="utf-8")
+        print(f"written to {DOC}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Memory: how many workers fit, and how much the workers use now.
+
+Each worker's usage is the sum over its process tree (the worker, the driver, the
+browser and its renderers) plus the pids its handler reported. Chromium's processes
+share a lot of memory, so RSS would count shared pages once per process and overstate
+the total; PSS (Linux) splits shared pages between the processes that share them. Where
+PSS does not exist, USS (memory private to the process) is the next best; RSS is the last
+resort. Which one is used is logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+import psutil
+
+from coupadl.pool.proctree import collect_tree
+
+logger = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+DEFAULT_PER_WORKER_MB = 400  # one headless Chromium with one Coupa tab, measured roughly
+BUDGET_SHARE = 0.7  # default budget: this share of the RAM available at start
+
+
+def auto_worker_count(
+    available_mb: float,
+    cpu_count: int | None,
+    per_worker_mb: float = DEFAULT_PER_WORKER_MB,
+    max_workers: int = 4,
+) -> int:
+    """Workers for ``workers="auto"``: as many as fit in ``available_mb`` at
+    ``per_worker_mb`` each, at most one per CPU (a Coupa page keeps a core busy while it
+    renders) and at most ``max_workers``; never fewer than 1."""
+    by_memory = int(available_mb // per_worker_mb) if per_worker_mb > 0 else max_workers
+    by_cpu = max(1, cpu_count or 1)
+    return max(1, min(by_memory, by_cpu, max_workers))
+
+
+def auto_worker_count_now(max_workers: int, per_worker_mb: float = DEFAULT_PER_WORKER_MB) -> int:
+    """``auto_worker_count`` for this machine now (70 % of available RAM, all CPUs)."""
+    return auto_worker_count(default_budget_mb(), os.cpu_count(), per_worker_mb, max_workers)
+
+
+def default_budget_mb() -> float:
+    """The default memory budget: 70 % of the RAM available now."""
+    return psutil.virtual_memory().available / MB * BUDGET_SHARE
+
+
+class TreeMemory:
+    """Measures the memory of process trees with the best metric the platform allows."""
+
+    def __init__(self) -> None:
+        self._metric: str | None = None
+
+    def _choose(self, proc: psutil.Process) -> str:
+        try:
+            info = proc.memory_full_info()
+        except psutil.AccessDenied:
+            logger.info("memory metric: RSS (no access to detailed memory info)")
+            return "rss"
+        if hasattr(info, "pss"):
+            logger.info("memory metric: PSS of each worker's process tree")
+            return "pss"
+        logger.info("memory metric: USS of each worker's process tree (no PSS here)")
+        return "uss"
+
+    def of_process(self, proc: psutil.Process) -> int:
+        if self._metric is None:
+            self._metric = self._choose(proc)
+        try:
+            if self._metric == "rss":
+                return int(proc.memory_info().rss)
+            info = proc.memory_full_info()
+            return int(getattr(info, self._metric))
+        except psutil.AccessDenied:
+            # Some processes (e.g. a sandbox helper) refuse detailed info: count their RSS.
+            try:
+                return int(proc.memory_info().rss)
+            except psutil.Error:
+                return 0
+        except psutil.Error:
+            return 0  # gone between listing and measuring
+
+    def of_tree(self, root_pids: list[int]) -> int:
+        """Bytes used by ``root_pids`` and all their descendants."""
+        return sum(self.of_process(proc) for proc in collect_tree(root_pids))
+
+
+class MemoryMonitor:
+    """Samples the workers' memory every ``interval`` seconds on a daemon thread.
+
+    ``roots`` returns {worker_id: [root pids]} (called without the pool's lock held long);
+    ``store`` receives {worker_id: bytes}. Sampling runs here, not in get_status(), so a
+    status call never pays for reading /proc."""
+
+    def __init__(
+        self,
+        roots: Callable[[], dict[str, list[int]]],
+        store: Callable[[dict[str, int]], None],
+        interval: float = 2.0,
+    ) -> None:
+        self._roots = roots
+        self._store = store
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.measure = TreeMemory()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="coupadl-pool-memory", daemon=True)
+        self._thread.start()
+
+    def sample_once(self) -> dict[str, int]:
+        usage = {wid: self.measure.of_tree(pids) for wid, pids in self._roots().items()}
+        self._store(usage)
+        return usage
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.sample_once()
+            except Exception:
+                # Never let a sampling hiccup end monitoring for the rest of the run.
+                logger.exception("memory sampling failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+        self._thread = None

@@ -1,0 +1,90 @@
+"""Session cookies from one browser on a clone of the base profile.
+
+With ``profile_reuse_enabled=False`` the workers start on empty profiles, so the pool
+first starts one worker on a clone of the signed-in base profile, exports its cookies
+over CDP, and stops it; every worker then starts with those cookies.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from coupadl.browser.profile import clone_profile, remove_clone
+from coupadl.pool.messages import (
+    Cookies,
+    ExportCookies,
+    Fatal,
+    Ready,
+    Stop,
+    WorkerSpec,
+)
+from coupadl.pool.slot import WorkerSlot, spawn_context
+from coupadl.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def export_session_cookies(
+    settings: Settings,
+    handler_factory: str,
+    base_profile: Path,
+    clone_parent: Path | None,
+    timeout: float,
+    heartbeat_interval: float = 1.0,
+) -> list[dict[str, Any]] | None:
+    """Cookies of a browser started on a clone of ``base_profile``, or None (logged)."""
+    clone = clone_profile(base_profile, clone_parent)
+    slot = WorkerSlot("seed", clone)
+    try:
+        slot.spawn(
+            spawn_context(),
+            WorkerSpec(
+                worker_id="seed",
+                settings=settings,
+                handler_factory=handler_factory,
+                profile_dir=clone,
+                cookies=None,
+                heartbeat_interval=heartbeat_interval,
+                log_level=logging.getLogger("coupadl").getEffectiveLevel(),
+            ),
+        )
+        deadline = time.monotonic() + timeout
+        asked = False
+        while time.monotonic() < deadline:
+            assert slot.conn is not None
+            if not slot.conn.poll(0.2):
+                if not slot.process_alive():
+                    logger.warning("the cookie-export browser exited before answering")
+                    return None
+                continue
+            message = slot.conn.recv()
+            if isinstance(message, Ready) and not asked:
+                slot.record_children(message.child_pids)
+                slot.send(ExportCookies())
+                asked = True
+            elif isinstance(message, Cookies):
+                if message.cookies is None:
+                    logger.warning("could not export the session cookies: %s", message.error)
+                    return None
+                logger.info(
+                    "exported %d session cookie(s) from the base profile for fresh worker profiles",
+                    len(message.cookies),
+                )
+                return message.cookies
+            elif isinstance(message, Fatal):
+                logger.warning("the cookie-export browser did not start: %s", message.message)
+                return None
+        logger.warning("exporting the session cookies took more than %.0f s; giving up", timeout)
+        return None
+    except (EOFError, OSError) as exc:
+        logger.warning("the cookie-export browser went away: %s", exc)
+        return None
+    finally:
+        slot.send(Stop())
+        if slot.process is not None:
+            slot.process.join(3.0)
+        slot.kill(timeout=2.0)
+        remove_clone(clone)

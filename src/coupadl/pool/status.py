@@ -1,0 +1,86 @@
+"""Snapshots of the pool for callers: per-worker status, pool status, batch result."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from coupadl.models import Status
+
+
+class WorkerState(enum.StrEnum):
+    STARTING = "starting"  # process or browser starting (also a browser recycle)
+    WAITING_COOKIES = "waiting_cookies"  # signed out; waiting for a signed-in worker's cookies
+    IDLE = "idle"
+    BUSY = "busy"
+    EXPORTING = "exporting"  # exporting its cookies for signed-out workers
+    BACKOFF = "backoff"  # waiting to be restarted
+    STOPPING = "stopping"
+    RETIRED = "retired"  # stopped to free memory; may be started again
+    STOPPED = "stopped"
+    FAILED = "failed"  # gave up after too many restarts or start failures
+
+
+# States in which a worker holds (or is getting) a browser.
+ALIVE_STATES = frozenset(
+    {
+        WorkerState.STARTING,
+        WorkerState.WAITING_COOKIES,
+        WorkerState.IDLE,
+        WorkerState.BUSY,
+        WorkerState.EXPORTING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    worker_id: str
+    state: WorkerState
+    pid: int | None
+    current_po: str | None
+    progress: str
+    seconds_since_progress: float
+    tasks_done: int
+    restarts: int
+    memory_mb: float
+    child_pids: tuple[int, ...] = ()  # driver and browser processes its handler reported
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    workers: list[WorkerStatus]
+    target_workers: int
+    active_workers: int  # workers holding a browser
+    queue_depth: int  # queued plus waiting for a retry
+    waiting_retry: int
+    running: int
+    completed: int  # tasks with a final result
+    retries: int
+    worker_restarts: int
+    memory_mb: float  # all workers' process trees, last sample
+    memory_budget_mb: float
+    throughput_per_minute: float  # final results in the last minute
+    paused_for_auth: bool
+    closed: bool
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Totals over every final result the pool produced.
+
+    ``successful`` counts outcomes a re-run would not change (COMPLETED, NO_ATTACHMENTS,
+    PO_NOT_FOUND, ACCESS_DENIED: ``Status.is_done``); ``failed`` the rest (PARTIAL,
+    FAILED, TIMEOUT). Tasks the pool stopped before finishing are ``not_finished``."""
+
+    total: int
+    successful: int
+    failed: int
+    by_status: dict[Status, int] = field(default_factory=dict)
+    not_finished: int = 0
+    cancelled: int = 0
+    processing_time: float = 0.0  # wall seconds from start() to the last result (or now)
+    average_time_per_po: float = 0.0  # mean worker seconds of the final attempts
+    retries: int = 0
+    worker_restarts: int = 0
+    peak_memory_mb: float = 0.0

@@ -1,0 +1,206 @@
+"""Pool parts without processes: queue, retry policy, worker count, settings, supervisor
+bookkeeping."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from pathlib import Path
+
+import pytest
+
+from coupadl.models import POResult, POTask, Status
+from coupadl.pool import (
+    DuplicateTaskError,
+    PoolConfig,
+    Priority,
+    TaskCancelledError,
+    TaskState,
+    WorkerState,
+    auto_worker_count,
+    backoff_delay,
+)
+from coupadl.pool.config import portable_settings
+from coupadl.pool.events import EventDispatcher
+from coupadl.pool.messages import TaskDone
+from coupadl.pool.queue import TaskQueue
+from coupadl.pool.retry import Decision, decide
+from coupadl.pool.slot import WorkerSlot
+from coupadl.pool.supervisor import Supervisor
+from coupadl.settings import Settings, load_settings
+
+
+def no_cancel(handle: object) -> bool:
+    return False
+
+
+# -- queue -------------------------------------------------------------------------------
+def test_queue_orders_by_priority_then_fifo() -> None:
+    queue = TaskQueue()
+    for po, prio in [
+        ("a", Priority.LOW),
+        ("b", Priority.NORMAL),
+        ("c", Priority.URGENT),
+        ("d", Priority.NORMAL),
+        ("e", Priority.HIGH),
+    ]:
+        queue.add(POTask(po), prio, no_cancel)
+    order = []
+    while (record := queue.pop()) is not None:
+        order.append(record.po_number)
+        assert record.state is TaskState.RUNNING
+    assert order == ["c", "e", "b", "d", "a"]
+    assert queue.depth == 0
+    assert queue.active == 5  # running until finished
+
+
+def test_queue_rejects_duplicates_of_active_po_only() -> None:
+    queue = TaskQueue()
+    first = queue.add(POTask("1"), Priority.NORMAL, no_cancel)
+    with pytest.raises(DuplicateTaskError) as info:
+        queue.add(POTask("1"), Priority.HIGH, no_cancel)
+    assert info.value.handle is first.handle
+    record = queue.pop()
+    assert record is first
+    with pytest.raises(DuplicateTaskError):
+        queue.add(POTask("1"), Priority.NORMAL, no_cancel)  # running counts as active
+    queue.finish(record)
+    assert queue.add(POTask("1"), Priority.NORMAL, no_cancel) is not first
+
+
+def test_requeued_task_keeps_its_place() -> None:
+    queue = TaskQueue()
+    for po in "abc":
+        queue.add(POTask(po), Priority.NORMAL, no_cancel)
+    a = queue.pop()
+    assert a is not None
+    queue.requeue(a)
+    assert [queue.pop().po_number for _ in range(3)] == ["a", "b", "c"]  # type: ignore[union-attr]
+
+
+def test_retry_waits_until_due() -> None:
+    queue = TaskQueue()
+    queue.add(POTask("a"), Priority.NORMAL, no_cancel)
+    queue.add(POTask("b"), Priority.LOW, no_cancel)
+    a = queue.pop()
+    assert a is not None
+    queue.schedule_retry(a, due=100.0)
+    assert a.state is TaskState.RETRY_WAIT
+    assert (queue.queued, queue.waiting_retry) == (1, 1)
+    queue.promote_due(now=99.0)
+    assert queue.pop().po_number == "b"  # type: ignore[union-attr]
+    assert queue.pop() is None
+    queue.promote_due(now=100.0)
+    assert queue.pop() is a
+
+
+def test_cancel_only_before_running() -> None:
+    queue = TaskQueue()
+    queue.add(POTask("a"), Priority.NORMAL, no_cancel)
+    queue.add(POTask("b"), Priority.NORMAL, no_cancel)
+    assert queue.cancel("b") is not None
+    assert queue.depth == 1
+    running = queue.pop()
+    assert running is not None and running.po_number == "a"
+    assert queue.cancel("a") is None
+    assert queue.pop() is None
+
+
+def test_handle_wait_raises_for_cancelled_and_timeout() -> None:
+    queue = TaskQueue()
+    handle = queue.add(POTask("a"), Priority.NORMAL, no_cancel).handle
+    with pytest.raises(TimeoutError):
+        handle.wait_for_completion(0.01)
+    handle._settle(TaskState.CANCELLED)
+    with pytest.raises(TaskCancelledError):
+        handle.wait_for_completion(0)
+
+
+# -- retry policy ------------------------------------------------------------------------
+def test_backoff_doubles_with_jitter_and_cap() -> None:
+    rng = random.Random(1)
+    for attempt, base in [(1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0)]:
+        delay = backoff_delay(attempt, 2.0, 60.0, rng=rng)
+        assert base * 0.8 <= delay <= base * 1.2
+    assert all(backoff_delay(n, 2.0, 60.0, rng=rng) <= 60.0 for n in range(5, 200))
+    assert backoff_delay(10, 2.0, 60.0, jitter=0.0) == 60.0
+
+
+def result(status: Status, transient: bool = False) -> POResult:
+    return POResult(po_number="1", status=status, transient=transient)
+
+
+@pytest.mark.parametrize(
+    ("status", "transient", "attempts", "expected"),
+    [
+        (Status.COMPLETED, False, 1, Decision.FINAL),
+        (Status.NO_ATTACHMENTS, True, 1, Decision.FINAL),  # deterministic: never retried
+        (Status.PO_NOT_FOUND, True, 1, Decision.FINAL),
+        (Status.ACCESS_DENIED, True, 1, Decision.FINAL),
+        (Status.FAILED, True, 1, Decision.RETRY),
+        (Status.TIMEOUT, True, 3, Decision.RETRY),
+        (Status.TIMEOUT, True, 4, Decision.FINAL),  # max_retries=3 used up
+        (Status.PARTIAL, False, 1, Decision.FINAL),  # not transient
+        (Status.AUTH_REQUIRED, False, 9, Decision.PAUSE_FOR_AUTH),
+    ],
+)
+def test_decide(status: Status, transient: bool, attempts: int, expected: Decision) -> None:
+    assert decide(result(status, transient), attempts, max_retries=3) is expected
+
+
+# -- worker count, settings ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("available", "cpus", "maximum", "expected"),
+    [
+        (16000, 8, 4, 4),  # capped by max_workers
+        (16000, 2, 4, 2),  # one per CPU
+        (1000, 8, 8, 2),  # 1000 MB / 400 MB
+        (100, 8, 4, 1),  # never fewer than one
+        (16000, None, 4, 1),  # unknown CPUs: be modest
+    ],
+)
+def test_auto_worker_count(available: int, cpus: int | None, maximum: int, expected: int) -> None:
+    assert auto_worker_count(available, cpus, 400, maximum) == expected
+
+
+def test_settings_from_a_config_file_are_made_picklable(tmp_path: Path) -> None:
+    config = tmp_path / "coupadl.toml"
+    config.write_text('workers = 3\nbase_url = "https://acme.coupahost.com"\n')
+    loaded = load_settings({"task_timeout": 12.0}, config_file=config)
+    portable = portable_settings(loaded)
+    copy = pickle.loads(pickle.dumps(portable))
+    assert type(copy) is Settings
+    assert (copy.workers, copy.base_url, copy.task_timeout) == (
+        3,
+        "https://acme.coupahost.com",
+        12.0,
+    )
+
+
+# -- supervisor bookkeeping --------------------------------------------------------------
+def busy_supervisor(tmp_path: Path) -> tuple[Supervisor, WorkerSlot]:
+    settings = Settings(out=tmp_path, max_retries=1)
+    slot = WorkerSlot("worker-1", None)
+    sup = Supervisor(PoolConfig(settings=settings), settings, [slot], 1024, EventDispatcher(None))
+    sup.queue.add(POTask("42"), Priority.NORMAL, no_cancel)
+    slot.set_state(WorkerState.IDLE)
+    record = sup.queue.pop()
+    slot.record, slot.token = record, 7
+    slot.set_state(WorkerState.BUSY)
+    return sup, slot
+
+
+def test_a_result_is_reported_once_and_stale_results_are_ignored(tmp_path: Path) -> None:
+    sup, slot = busy_supervisor(tmp_path)
+    done = POResult(po_number="42", status=Status.COMPLETED)
+    try:
+        with sup.lock:
+            sup._on_task_done(slot, TaskDone(6, done, []), 0.0)  # an older attempt's token
+            assert sup.stats.final == 0
+            sup._on_task_done(slot, TaskDone(7, done, []), 0.0)
+            sup._on_task_done(slot, TaskDone(7, done, []), 0.0)  # a duplicate
+        assert sup.stats.final == 1
+        assert list(sup.completed) == [done]
+        assert slot.state is WorkerState.IDLE
+    finally:
+        sup.close_wake_pipe()
