@@ -64,11 +64,11 @@ class MemorySampler(threading.Thread):
         self.memory = TreeMemory()
         self.peak_total = 0
         self.peak_tree = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         me = psutil.Process()
-        while not self._stop.wait(0.5):
+        while not self._halt.wait(0.5):
             trees = [
                 self.memory.of_tree([child.pid])
                 for child in me.children()
@@ -78,7 +78,7 @@ class MemorySampler(threading.Thread):
             self.peak_tree = max([self.peak_tree, *trees])
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
@@ -185,7 +185,7 @@ def render(figures: list[Figures], args: argparse.Namespace, command: str) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pos", type=int, default=40)
+    parser.add_argument("--pos", type=int, default=80)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--bandwidth", type=int, default=4_000_000)

@@ -58,14 +58,11 @@ def sim() -> Iterator[Any]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def base_profile(sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A base browser profile signed in to ``sim`` through the real login flow."""
+def _signed_in_profile(sim: Any, profile: Path) -> Path:
     from coupadl.login import sign_in
     from coupadl.settings import load_settings
 
     creds = sim.manifest()["credentials"]
-    profile = tmp_path_factory.mktemp("base-profile")
     settings = load_settings(
         {
             "base_url": sim.base_url,
@@ -79,6 +76,23 @@ def base_profile(sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPat
     outcome = sign_in(settings, timeout=30)
     assert outcome.signed_in
     return profile
+
+
+@pytest.fixture(scope="module")
+def base_profile(sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A base browser profile signed in to ``sim`` through the real login flow."""
+    return _signed_in_profile(sim, tmp_path_factory.mktemp("base-profile"))
+
+
+@pytest.fixture
+def own_profile(sim: Any, base_profile: Path, tmp_path: Path) -> Iterator[Path]:
+    """A signed-in profile for a test that expires sessions on ``sim``.
+
+    Expiring is global on the simulator, so afterwards the shared base profile is
+    signed in again: later tests of the module must not start signed out.
+    """
+    yield _signed_in_profile(sim, tmp_path / "own-profile")
+    _signed_in_profile(sim, base_profile)
 
 
 @pytest.fixture

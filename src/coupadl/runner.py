@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,48 +137,89 @@ class _Progress:
     pool_startup_seconds: float | None = None
 
 
+class _SequentialRun:
+    """One browser, one PO after another, with the pool's rules: retries with backoff,
+    a dead browser restarted (up to ``max_restarts``), re-sign-in when Coupa asks."""
+
+    def __init__(self, settings: Settings, recorder: _Recorder, reauth: Reauth) -> None:
+        self.settings, self.recorder, self.reauth = settings, recorder, reauth
+        self.restarts = 0
+        self.clone = _base_profile_clone(settings)
+        self.handler = BrowserHandler("seq", settings, self.clone)
+
+    def run(self, tasks: Sequence[POTask]) -> _Progress:
+        queue = deque(tasks)
+        try:
+            self.handler.start()
+            while queue:
+                task = queue.popleft()
+                self.recorder.state.mark_running(task.po_number, "seq")
+                result = self._finish(task)
+                self.recorder.record(result)
+                if result.status is Status.AUTH_REQUIRED:
+                    return _Progress([task.po_number, *(t.po_number for t in queue)], True)
+        finally:
+            self.handler.close()
+            remove_clone(self.clone)
+        return _Progress()
+
+    def _finish(self, task: POTask) -> POResult:
+        """Attempts of one PO until its result is final (or sign-in is impossible)."""
+        sign_ins = 0
+        result = self._attempt(task)
+        while (decision := decide(result, task.attempt, self.settings.max_retries)) in (
+            Decision.RETRY,
+            Decision.PAUSE_FOR_AUTH,
+        ):
+            if decision is Decision.PAUSE_FOR_AUTH:
+                sign_ins += 1
+                if not self._sign_in_again(sign_ins):
+                    return result
+            else:
+                self._wait_before_retry(task, result)
+                task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
+            result = self._attempt(task)
+        return result
+
+    def _attempt(self, task: POTask) -> POResult:
+        try:
+            return self.handler.process(task)
+        except BrowserError as exc:
+            # The browser died: a new one, and this attempt counts as a transient failure.
+            self.restarts += 1
+            self.recorder.state.record_event(task.po_number, "restart", exc.message)
+            if self.restarts > self.settings.max_restarts:
+                raise
+            log.warning("%s; starting a new browser", exc.message)
+            self.handler.close()
+            self.handler = BrowserHandler("seq", self.settings, self.clone)
+            self.handler.start()
+            code, message = error_for(Status.FAILED, exc.message)
+            return POResult(task.po_number, Status.FAILED, code, message, transient=True)
+
+    def _sign_in_again(self, sign_ins: int) -> bool:
+        try:
+            if sign_ins > MAX_SIGN_INS_PER_PO:
+                raise AuthRequiredError("Coupa keeps asking to sign in again.")
+            self.handler.session.import_cookies(self.reauth())
+        except AuthRequiredError as exc:
+            log.warning("%s The remaining POs stay pending.", exc.message)
+            return False
+        return True
+
+    def _wait_before_retry(self, task: POTask, result: POResult) -> None:
+        delay = backoff_delay(
+            task.attempt, self.settings.retry_backoff, self.settings.retry_backoff_max
+        )
+        log.info("PO%s: %s, retrying in %.1f s", task.po_number, result.status, delay)
+        self.recorder.state.record_event(task.po_number, "retry", result.error_code)
+        time.sleep(delay)
+
+
 def _run_sequential(
     tasks: Sequence[POTask], settings: Settings, recorder: _Recorder, reauth: Reauth
 ) -> _Progress:
-    """One browser, one PO after another, with the pool's retry rules."""
-    clone = _base_profile_clone(settings)
-    handler = BrowserHandler("seq", settings, clone)
-    queue = list(tasks)
-    try:
-        handler.start()
-        while queue:
-            task = queue.pop(0)
-            recorder.state.mark_running(task.po_number, "seq")
-            result = handler.process(task)
-            sign_ins = 0
-            while (decision := decide(result, task.attempt, settings.max_retries)) in (
-                Decision.RETRY,
-                Decision.PAUSE_FOR_AUTH,
-            ):
-                if decision is Decision.PAUSE_FOR_AUTH:
-                    sign_ins += 1
-                    try:
-                        if sign_ins > MAX_SIGN_INS_PER_PO:
-                            raise AuthRequiredError("Coupa keeps asking to sign in again.")
-                        handler.session.import_cookies(reauth())
-                    except AuthRequiredError as exc:
-                        log.warning("%s The remaining POs stay pending.", exc.message)
-                        recorder.record(result)
-                        return _Progress([task.po_number, *(t.po_number for t in queue)], True)
-                else:
-                    delay = backoff_delay(
-                        task.attempt, settings.retry_backoff, settings.retry_backoff_max
-                    )
-                    log.info("PO%s: %s, retrying in %.1f s", task.po_number, result.status, delay)
-                    recorder.state.record_event(task.po_number, "retry", result.error_code)
-                    time.sleep(delay)
-                    task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
-                result = handler.process(task)
-            recorder.record(result)
-    finally:
-        handler.close()
-        remove_clone(clone)
-    return _Progress()
+    return _SequentialRun(settings, recorder, reauth).run(tasks)
 
 
 def _run_pooled(

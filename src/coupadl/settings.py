@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         ge=256,
         description="Memory the workers may use together (default: 70% of available RAM).",
     )
+    fresh_tab_every: int = Field(
+        default=25,
+        ge=1,
+        description="POs one browser tab serves before it is replaced by a fresh one "
+        "(1: a new tab for every PO, which costs about 3x the CPU; see docs/benchmarks.md).",
+    )
     recycle_after: int = Field(
         default=0, ge=0, description="Restart a worker's browser after this many POs (0: never)."
     )
@@ -257,10 +263,13 @@ def load_settings(
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     cls = _settings_class(find_config_file(config_file))
     try:
-        return cls(**given)
+        loaded = cls(**given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"Invalid settings: {problems}") from exc
+    # A plain Settings (not the per-call subclass, which pickle cannot name) so the
+    # pool can hand it to worker processes. Values are already validated.
+    return Settings.model_construct(_fields_set=set(loaded.model_fields_set), **dict(loaded))

@@ -64,9 +64,7 @@ def orphans(before: set[int], timeout: float = 10.0) -> set[int]:
 
 def worker_processes() -> list[psutil.Process]:
     return [
-        p
-        for p in psutil.Process().children()
-        if any("spawn_main" in part for part in p.cmdline())
+        p for p in psutil.Process().children() if any("spawn_main" in part for part in p.cmdline())
     ]
 
 
@@ -184,11 +182,11 @@ def test_sigint_mid_run_then_rerun_completes_without_refetching(
 
 
 def test_expired_session_pauses_the_pool_then_sign_in_resumes(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path
+    sim: SimulatorServer, make_settings: Any, tmp_path: Path, own_profile: Path
 ) -> None:
     manifest = sim.manifest()
     input_path = write_input(tmp_path / "in.csv", list(manifest["pos"]))
-    settings = make_settings(workers=2)
+    settings = make_settings(workers=2, profile_dir=own_profile)
     results: list[POResult] = []
     watcher = kill_after(results, 4, sim.expire_sessions)
 

@@ -10,9 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from coupadl.errors import ExitCode
+from coupadl.models import POResult
 from coupadl.runner import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from helpers import write_input
@@ -98,11 +100,11 @@ def test_hostile_names_stay_inside_out(sim: Any, make_settings: Any, tmp_path: P
 
 
 def test_expired_session_is_auth_required_not_not_found(
-    sim: Any, make_settings: Any, tmp_path: Path
+    sim: Any, make_settings: Any, tmp_path: Path, own_profile: Path
 ) -> None:
     manifest = sim.manifest()
     found = [po for po, t in manifest["pos"].items() if t["status"] == "COMPLETED"][:3]
-    settings = make_settings(out=tmp_path / "expired")
+    settings = make_settings(out=tmp_path / "expired", profile_dir=own_profile)
     sim.expire_sessions()
     try:
         outcome = run_batch(write_input(tmp_path / "in.csv", found), settings)
@@ -114,3 +116,32 @@ def test_expired_session_is_auth_required_not_not_found(
     assert set(outcome.pending) == set(found)
     rows = _results_rows(outcome.results_path)
     assert "PO_NOT_FOUND" not in {row["STATUS"] for row in rows}
+
+
+def test_sequential_run_survives_its_browser_dying(
+    sim: Any, make_settings: Any, tmp_path: Path
+) -> None:
+    manifest = sim.manifest()
+    pos = list(manifest["pos"])[:8]
+    settings = make_settings()
+    seen: list[POResult] = []
+    killed: list[int] = []
+
+    def kill_browser_after_three(result: POResult) -> None:
+        seen.append(result)
+        if len(seen) == 3:
+            driver = next(p for p in psutil.Process().children() if p.name() == "chromedriver")
+            browser = next(p for p in driver.children() if "chrom" in p.name())
+            killed.append(browser.pid)
+            browser.kill()
+
+    outcome = run_batch(
+        write_input(tmp_path / "in.csv", pos), settings, on_result=kill_browser_after_three
+    )
+
+    assert killed
+    assert outcome.exit_code is ExitCode.OK
+    assert compare_with_manifest(settings.out, manifest, pos) == []
+    report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
+    assert report["worker_restarts"] >= 1
+    assert sorted(r.po_number for r in seen) == sorted(pos)

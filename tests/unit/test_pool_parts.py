@@ -20,7 +20,6 @@ from coupadl.pool import (
     auto_worker_count,
     backoff_delay,
 )
-from coupadl.pool.config import portable_settings
 from coupadl.pool.events import EventDispatcher
 from coupadl.pool.messages import TaskDone
 from coupadl.pool.queue import TaskQueue
@@ -153,7 +152,8 @@ def test_decide(status: Status, transient: bool, attempts: int, expected: Decisi
     ("available", "cpus", "maximum", "expected"),
     [
         (16000, 8, 4, 4),  # capped by max_workers
-        (16000, 2, 4, 2),  # one per CPU
+        (16000, 2, 8, 4),  # two per CPU
+        (16000, 1, 4, 2),
         (1000, 8, 8, 2),  # 1000 MB / 400 MB
         (100, 8, 4, 1),  # never fewer than one
         (16000, None, 4, 1),  # unknown CPUs: be modest
@@ -167,8 +167,7 @@ def test_settings_from_a_config_file_are_made_picklable(tmp_path: Path) -> None:
     config = tmp_path / "coupadl.toml"
     config.write_text('workers = 3\nbase_url = "https://acme.coupahost.com"\n')
     loaded = load_settings({"task_timeout": 12.0}, config_file=config)
-    portable = portable_settings(loaded)
-    copy = pickle.loads(pickle.dumps(portable))
+    copy = pickle.loads(pickle.dumps(loaded))
     assert type(copy) is Settings
     assert (copy.workers, copy.base_url, copy.task_timeout) == (
         3,

@@ -55,6 +55,8 @@ class BrowserSession:
         self.profile_dir = profile_dir
         self._driver: ChromiumDriver | None = None
         self._keeper: str | None = None
+        self._work_tab: str | None = None
+        self._tab_uses = 0
 
     # --- life cycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -117,20 +119,41 @@ class BrowserSession:
     # --- pages ----------------------------------------------------------------------
     @contextmanager
     def po_tab(self) -> Iterator[None]:
-        """A fresh tab for one PO, closed afterwards so its page memory is freed."""
+        """The work tab for one PO, beside the keeper tab.
+
+        A tab serves ``fresh_tab_every`` POs before a fresh one replaces it (frees page
+        memory without paying a renderer start per PO), and is replaced at once after
+        an error, so a broken page never carries over to the next PO.
+        """
         driver = self.driver
-        driver.switch_to.new_window("tab")
+        if self._work_tab is None:
+            driver.switch_to.new_window("tab")
+            self._work_tab, self._tab_uses = driver.current_window_handle, 0
+        else:
+            driver.switch_to.window(self._work_tab)
+        self._tab_uses += 1
+        finished = False
         try:
             yield
+            finished = True
         finally:
-            try:
-                for handle in driver.window_handles:
-                    if handle != self._keeper:
-                        driver.switch_to.window(handle)
-                        driver.close()
-                driver.switch_to.window(self._keeper)
-            except WebDriverException as exc:
-                log.warning("could not close the PO tab: %s", exc.msg)
+            worn_out = self._tab_uses >= self.settings.fresh_tab_every
+            self._close_tabs(keep_work=finished and not worn_out)
+
+    def _close_tabs(self, keep_work: bool) -> None:
+        """Close every tab but the keeper (and the work tab, if kept): popups included."""
+        driver = self.driver
+        try:
+            for handle in driver.window_handles:
+                if handle == self._keeper or (keep_work and handle == self._work_tab):
+                    continue
+                driver.switch_to.window(handle)
+                driver.close()
+            driver.switch_to.window(self._work_tab if keep_work else self._keeper)
+        except WebDriverException as exc:
+            log.warning("could not close a tab: %s", exc.msg)
+        if not keep_work:
+            self._work_tab = None
 
     def open(self, url: str) -> str:
         """Navigate and wait until the DOM is parsed; return the URL we ended on."""
@@ -160,10 +183,15 @@ class BrowserSession:
 
     # --- downloads ------------------------------------------------------------------
     def set_download_dir(self, folder: Path) -> None:
-        """Send the next downloads to ``folder`` (CDP; works headless, per run time)."""
+        """Send the next downloads to ``folder`` (CDP; works headless, per run time).
+
+        Files are saved under a GUID (``allowAndName``), not the server's file name: a
+        long name (250 bytes plus ``.crdownload`` is over the 255-byte limit) would make
+        the download fail before it starts. The caller names the file afterwards.
+        """
         self.driver.execute_cdp_cmd(
             "Browser.setDownloadBehavior",
-            {"behavior": "allow", "downloadPath": str(folder), "eventsEnabled": False},
+            {"behavior": "allowAndName", "downloadPath": str(folder), "eventsEnabled": False},
         )
 
     def start_download(self, attachment: Attachment) -> str:

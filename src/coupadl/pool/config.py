@@ -38,17 +38,6 @@ class PoolConfig:
     start_attempts: int = 3  # tries to bring up a worker that never came up yet
 
 
-def portable_settings(settings: Settings) -> Settings:
-    """A plain ``Settings`` copy that pickles.
-
-    ``load_settings`` returns an instance of a subclass made inside a function (to read a
-    TOML file), which pickle cannot name. The copy is made without validation or reading
-    the environment again, so it holds exactly the same values."""
-    if type(settings) is Settings:
-        return settings
-    return Settings.model_construct(_fields_set=set(settings.model_fields_set), **dict(settings))
-
-
 def resolve_worker_count(config: PoolConfig, budget_mb: float) -> int:
     """The target number of workers for this pool."""
     wanted = config.workers if config.workers is not None else config.settings.workers

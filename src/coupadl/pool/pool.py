@@ -25,7 +25,7 @@ from coupadl.browser.profile import (
 )
 from coupadl.errors import BrowserError
 from coupadl.models import POResult, POTask
-from coupadl.pool.config import PoolConfig, portable_settings, resolve_worker_count
+from coupadl.pool.config import PoolConfig, resolve_worker_count
 from coupadl.pool.errors import PoolClosedError
 from coupadl.pool.events import EventDispatcher
 from coupadl.pool.messages import Stop
@@ -55,7 +55,7 @@ class PersistentWorkerPool:
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self._settings = portable_settings(config.settings)
+        self._settings = config.settings
         self._events = EventDispatcher(config.on_event)
         budget = self._settings.memory_budget_mb
         self._budget_mb = float(budget) if budget else default_budget_mb()
