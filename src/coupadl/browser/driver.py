@@ -125,7 +125,7 @@ def build_options(settings: Settings, profile_dir: Path, download_dir: Path) -> 
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
+        "--window-size=1024,768",  # a desktop layout; larger windows cost more paint CPU
     ):
         options.add_argument(arg)
     if settings.headless:
