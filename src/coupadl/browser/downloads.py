@@ -3,8 +3,9 @@
 Each attachment is downloaded into its own empty staging folder, so whatever
 appears there belongs to that attachment alone: no guessing which of several
 concurrent downloads a file is, and no dependence on the name the browser gives it
-(a GUID, see ``BrowserSession.set_download_dir``). These functions only look at the file system; they work for any
-browser that writes ``*.crdownload`` while downloading (Chromium, Chrome, Edge).
+(a GUID, see ``BrowserSession.set_download_dir``). These functions only look at the
+file system; they work for any browser that writes ``*.crdownload`` while downloading
+(Chromium, Chrome, Edge).
 """
 
 from __future__ import annotations
