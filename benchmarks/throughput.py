@@ -48,6 +48,7 @@ class Figures:
     startup_seconds: float | None
     peak_total_mb: float
     peak_per_browser_mb: float
+    cpu_busy: float
     problems: int
 
     @property
@@ -64,11 +65,14 @@ class MemorySampler(threading.Thread):
         self.memory = TreeMemory()
         self.peak_total = 0
         self.peak_tree = 0
+        self.cpu_samples: list[float] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         me = psutil.Process()
+        psutil.cpu_percent()  # starts the measurement interval
         while not self._halt.wait(0.5):
+            self.cpu_samples.append(psutil.cpu_percent())
             trees = [
                 self.memory.of_tree([child.pid])
                 for child in me.children()
@@ -76,6 +80,11 @@ class MemorySampler(threading.Thread):
             ]
             self.peak_total = max(self.peak_total, sum(trees))
             self.peak_tree = max([self.peak_tree, *trees])
+
+    @property
+    def cpu_busy(self) -> float:
+        """Average share of all CPUs in use (the whole machine) while sampling."""
+        return sum(self.cpu_samples) / len(self.cpu_samples) if self.cpu_samples else 0.0
 
     def stop(self) -> None:
         self._halt.set()
@@ -130,6 +139,7 @@ def run_once(
         startup_seconds=outcome.pool_startup_seconds,
         peak_total_mb=sampler.peak_total / 2**20,
         peak_per_browser_mb=sampler.peak_tree / 2**20,
+        cpu_busy=sampler.cpu_busy,
         problems=len(problems),
     )
 
@@ -161,8 +171,8 @@ def render(figures: list[Figures], args: argparse.Namespace, command: str) -> st
         "output folder and is checked file by file (name, size, sha256) against the manifest.",
         "",
         "| mode | browsers | POs | seconds | POs/min | speedup | pool start-up s "
-        "| peak MB per browser | peak MB total | mismatches |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| peak MB per browser | peak MB total | CPU busy | mismatches |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in figures:
         startup = f"{f.startup_seconds:.2f}" if f.startup_seconds is not None else "-"
@@ -170,12 +180,14 @@ def render(figures: list[Figures], args: argparse.Namespace, command: str) -> st
         lines.append(
             f"| {f.mode} | {f.workers} | {f.pos} | {f.seconds:.1f} | {f.pos_per_minute:.1f} | "
             f"{speedup:.2f}x | {startup} | {f.peak_per_browser_mb:.0f} | "
-            f"{f.peak_total_mb:.0f} | {f.problems} |"
+            f"{f.peak_total_mb:.0f} | {f.cpu_busy:.0f}% | {f.problems} |"
         )
     lines += [
         "",
         "Peak memory is the proportional set size (PSS) of each browser's process tree "
-        "(worker process, chromedriver, Chromium), sampled every 0.5 s.",
+        "(worker process, chromedriver, Chromium), sampled every 0.5 s. CPU busy is the "
+        "average use of all the machine's CPUs during the run (browsers, coupadl and the "
+        "simulator, which shares the machine here but not in real use).",
         "Targets on a 2-core machine: 2 workers at least 1.8x and 4 workers at least 3x "
         "sequential.",
         "",
