@@ -188,6 +188,31 @@ def _build_table_rows(
 # --- CSV ------------------------------------------------------------------------------
 
 
+def _table(
+    path: Path,
+    kind: Kind,
+    records: list[list[object]],
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet_name: str | None = None,
+) -> InputTable:
+    """The table from raw records, header first."""
+    columns, rows = _build_table_rows(records[0], records[1:], path)
+    po_column = _find_po_column(columns, path)
+    return InputTable(
+        path=path,
+        kind=kind,
+        columns=columns,
+        rows=rows,
+        po_column=po_column,
+        level_columns=_level_columns(columns, po_column),
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet_name=sheet_name,
+    )
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -235,18 +260,7 @@ def _read_csv(path: Path) -> InputTable:
         raise InputFileError(f"{path.name} is not a readable CSV file: {exc}") from exc
     while records and all(is_blank(v) for v in records[0]):
         records.pop(0)  # leading blank lines before the header
-    columns, rows = _build_table_rows(records[0], records[1:], path)
-    po_column = _find_po_column(columns, path)
-    return InputTable(
-        path=path,
-        kind="csv",
-        columns=columns,
-        rows=rows,
-        po_column=po_column,
-        level_columns=_level_columns(columns, po_column),
-        encoding=encoding,
-        delimiter=delimiter,
-    )
+    return _table(path, "csv", records, encoding=encoding, delimiter=delimiter)
 
 
 # --- Excel ----------------------------------------------------------------------------
@@ -288,17 +302,7 @@ def _read_xlsx(path: Path) -> InputTable:
         raise InputFileError(
             f"{path.name} (sheet {sheet_name!r}) is empty: expected a header row with {PO_COLUMN}."
         )
-    columns, rows = _build_table_rows(records[0], records[1:], path)
-    po_column = _find_po_column(columns, path)
-    return InputTable(
-        path=path,
-        kind="xlsx",
-        columns=columns,
-        rows=rows,
-        po_column=po_column,
-        level_columns=_level_columns(columns, po_column),
-        sheet_name=sheet_name,
-    )
+    return _table(path, "xlsx", records, sheet_name=sheet_name)
 
 
 # --- public API -----------------------------------------------------------------------
