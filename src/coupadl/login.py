@@ -119,6 +119,17 @@ def reauthenticator(settings: Settings, interactive: bool) -> Callable[[], list[
     return sign_in_again
 
 
+def require_base_profile(settings: Settings) -> Path:
+    """The saved base profile; :class:`AuthRequiredError` when nobody has signed in yet."""
+    profile = settings.profile_dir
+    if not profile.is_dir():
+        raise AuthRequiredError(
+            f"No signed-in browser profile at {profile}. Run 'coupadl login --base-url "
+            f"{settings.base_url}' first."
+        )
+    return profile
+
+
 def check_signed_in(settings: Settings) -> bool:
     """Does a headless clone of the base profile reach Coupa without signing in?"""
     base = settings.require_base_url()

@@ -23,7 +23,7 @@ from coupadl.browser.profile import clone_profile, ensure_not_locked, remove_clo
 from coupadl.coupa.status import error_for
 from coupadl.coupa.urls import po_id_for_number, po_url
 from coupadl.errors import AuthRequiredError, BrowserError, ExitCode, OutputError
-from coupadl.login import reauthenticator
+from coupadl.login import reauthenticator, require_base_profile
 from coupadl.models import POResult, POTask, Status
 from coupadl.output.report import write_report
 from coupadl.pool.retry import Decision, backoff_delay, decide
@@ -114,12 +114,7 @@ class _Recorder:
 
 
 def _base_profile_clone(settings: Settings) -> Path:
-    profile = settings.profile_dir
-    if not profile.is_dir():
-        raise AuthRequiredError(
-            f"No signed-in browser profile at {profile}. Run 'coupadl login --base-url "
-            f"{settings.base_url}' first."
-        )
+    profile = require_base_profile(settings)
     ensure_not_locked(profile)
     return clone_profile(profile)
 

@@ -224,7 +224,6 @@ def test_priorities_are_honoured_with_real_browsers(
     pos = list(sim.manifest()["pos"])[:5]
     settings = make_settings(workers=1)
     with PersistentWorkerPool(PoolConfig(settings=settings, base_profile=base_profile)) as pool:
-        pool.start()
         first = pool.submit_task(POTask(pos[0]))
         deadline = time.monotonic() + 60
         while pool.get_status().workers[0].current_po != pos[0] and time.monotonic() < deadline:

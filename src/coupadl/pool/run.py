@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coupadl.errors import AuthRequiredError
+from coupadl.login import require_base_profile
 from coupadl.models import POResult, POTask
 from coupadl.pool.config import PoolConfig
 from coupadl.pool.events import EventKind, PoolEvent
@@ -65,13 +66,7 @@ def run_pooled(
     back to one browser), AuthRequiredError without a base profile, and
     KeyboardInterrupt after a Ctrl+C once the pool is down and the pending POs are known
     to the state (they were marked pending before)."""
-    profile = settings.profile_dir
-    if not profile.is_dir():
-        raise AuthRequiredError(
-            f"No signed-in browser profile at {profile}. Run 'coupadl login --base-url "
-            f"{settings.base_url}' first."
-        )
-
+    profile = require_base_profile(settings)
     auth_pos: list[str] = []
 
     def on_event(event: PoolEvent) -> None:
