@@ -21,10 +21,16 @@ from typing import Any
 import urllib3
 from selenium.common.exceptions import WebDriverException
 
-from coupadl.browser.downloads import verify_file, wait_for_complete, wait_for_start
+from coupadl.browser.downloads import (
+    looks_like_html,
+    verify_file,
+    wait_for_complete,
+    wait_for_start,
+)
 from coupadl.browser.session import BrowserSession
 from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
 from coupadl.coupa.po_numbers import display_po
+from coupadl.coupa.signin import is_sign_in_document
 from coupadl.coupa.status import error_for, final_status, needs_requisition, status_for_page
 from coupadl.coupa.urls import is_sign_in_url, po_id_for_number, po_url, requisition_url
 from coupadl.errors import (
@@ -45,9 +51,6 @@ Progress = Callable[[str], None]
 # What a dead or killed browser/driver looks like from here: WebDriver errors, and the
 # HTTP connection to chromedriver failing (urllib3 errors, or a refused connection).
 _BROWSER_LOST = (WebDriverException, urllib3.exceptions.HTTPError, ConnectionError)
-_SIGN_IN_MARKERS = (b"user_password", b"/sessions/new")
-
-
 def _no_progress(stage: str) -> None:
     """Default progress callback: nobody is listening."""
 
@@ -224,13 +227,15 @@ def _collect(
             stall_timeout=settings.download_stall_timeout,
             total_timeout=settings.download_timeout,
         )
+        # Before verifying: a .txt or .html "file" may be the sign-in page, which
+        # the extension check alone would accept.
+        _raise_if_sign_in(staging)
         verified = verify_file(path, name)
     except DownloadTimeout as exc:
         state.errors.append(f"{name}: {exc.message}")
         state.timed_out = True
         return
     except DownloadError as exc:
-        _raise_if_sign_in(staging)
         state.errors.append(exc.message)
         return
     os.replace(verified.path, work / name)
@@ -250,7 +255,7 @@ def _raise_if_sign_in(staging: Path) -> None:
     for path in staging.iterdir():
         with path.open("rb") as handle:
             head = handle.read(64 * 1024)
-        if any(marker in head for marker in _SIGN_IN_MARKERS):
+        if looks_like_html(head) and is_sign_in_document(head):
             raise AuthRequiredError("a download returned the sign-in page")
 
 

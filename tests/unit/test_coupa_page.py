@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from coupadl.coupa.page import PageInfo, PageKind, parse_page
+from coupadl.coupa.signin import is_sign_in_document
 from coupadl.models import Attachment, AttachmentSource
 
 BASE = "https://acme.coupahost.com"
@@ -197,3 +198,11 @@ def test_comment_files_listed_before_the_header_in_the_dom_still_come_after() ->
 def test_relative_urls_resolve_against_the_base_without_a_page_url() -> None:
     html = '<h1>Purchase Order #1</h1><li class="attachmentFile"><a href="/attachment/9">x</a></li>'
     assert parse_page(html, "", BASE).attachments[0].url == f"{BASE}/attachment/9"
+
+
+def test_a_downloaded_sign_in_page_is_recognised() -> None:
+    html = (HTML / "sign_in.html").read_bytes()
+    assert is_sign_in_document(html)
+    # A text attachment that merely mentions signing in is not the sign-in page.
+    assert not is_sign_in_document(b"Please sign in to the supplier portal to confirm.\n")
+    assert not is_sign_in_document((HTML / "po_full.html").read_bytes())

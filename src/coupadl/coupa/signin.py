@@ -6,3 +6,12 @@ signs in there by hand in ``coupadl login``, so only the native form is automate
 
 EMAIL_SELECTOR = "#user_email"
 PASSWORD_SELECTOR = "#user_password"
+
+# Bytes only Coupa's sign-in page carries: a "file" holding them is that page,
+# served because the session expired between listing and downloading.
+_SIGN_IN_MARKERS = (b"user_password", b"/sessions/new")
+
+
+def is_sign_in_document(head: bytes) -> bool:
+    """True when the start of a downloaded file is Coupa's sign-in page."""
+    return any(marker in head for marker in _SIGN_IN_MARKERS)
