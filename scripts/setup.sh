@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up coupadl on a fresh Debian/Ubuntu machine: the browser and its driver
-# (Debian's chromium + chromium-driver, when missing), a virtual environment in
-# .venv, and the package with its test tools. Safe to run again.
+# (Debian's chromium + chromium-driver, when missing), the DejaVu font for .msg
+# PDFs, a virtual environment in .venv, and the package with its test tools.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,11 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+# The Unicode font embedded in the PDFs made from Outlook .msg files.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+# Xvfb, for the test that signs in through a visible browser window. Only installed
+# as root (as in CI, where that test is then required); without it the test skips.
+if [ "$(id -u)" -eq 0 ]; then command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb); fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

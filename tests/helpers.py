@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
+
+import psutil
 
 
 def write_input(path: Path, po_numbers: list[str], header: str = "PO_NUMBER") -> Path:
@@ -10,3 +14,57 @@ def write_input(path: Path, po_numbers: list[str], header: str = "PO_NUMBER") ->
         header + "\n" + "\n".join(f"PO{n}" for n in po_numbers) + "\n", encoding="utf-8"
     )
     return path
+
+
+def browser_pids() -> set[int]:
+    """Every live chromium/chromedriver process on the machine."""
+    found = set()
+    for proc in psutil.process_iter(["name", "status"]):
+        name = (proc.info["name"] or "").lower()
+        if "chrom" in name and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.add(proc.pid)
+    return found
+
+
+def orphans(before: set[int], timeout: float = 10.0) -> set[int]:
+    """Browser processes started since ``before`` still alive after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (left := browser_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+# Set in the test process, so every process a run starts (workers, drivers, browsers)
+# inherits it: leftovers of THIS test are found even after they were re-parented, and
+# other people's browsers on a shared machine are never mistaken for ours.
+PROCESS_TAG_ENV = "COUPADL_TEST_PROCESS_TAG"
+
+
+def tagged_processes(tag: str) -> list[psutil.Process]:
+    """Live processes (this one excepted) whose environment carries ``tag``."""
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get(PROCESS_TAG_ENV) == tag:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue  # gone, or another user's: not ours
+    return found
+
+
+def leftover_processes(tag: str, timeout: float = 10.0) -> list[str]:
+    """``tagged_processes`` still alive after ``timeout``, described for a failure message."""
+    deadline = time.monotonic() + timeout
+    while (left := tagged_processes(tag)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    described = []
+    for proc in left:
+        try:
+            described.append(f"{proc.pid} {proc.name()} ({proc.status()})")
+        except psutil.Error:
+            continue
+    return described

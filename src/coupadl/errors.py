@@ -21,6 +21,7 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 3  # some POs ended FAILED, PARTIAL or TIMEOUT
     AUTH_REQUIRED = 4  # the Coupa session expired; sign in again and re-run
     BROWSER = 5  # the browser or its driver could not be started
+    OUTPUT_UNAVAILABLE = 6  # the output disk is full or read-only; free it and re-run
     INTERRUPTED = 130  # Ctrl+C / SIGTERM; re-run the same command to resume
 
 
@@ -38,6 +39,41 @@ STATUS_CODES: dict[Status, tuple[str, str]] = {
     ),
     Status.TIMEOUT: ("E_TIMEOUT", "The page or a download took too long."),
 }
+
+# What a person can do about a PO that ended with each error code (report.html).
+SUGGESTED_ACTIONS: dict[str, str] = {
+    "E_PARTIAL": "Re-run the same command: the PO is fetched again.",
+    "E_DOWNLOAD_FAILED": (
+        "Re-run the same command. If it fails again, open the PO in Coupa and check "
+        "that its attachments open there."
+    ),
+    "E_DOWNLOAD_TIMEOUT": (
+        "Re-run the same command; on a slow network raise download_timeout or "
+        "download_stall_timeout."
+    ),
+    "E_TIMEOUT": "Re-run the same command; if it keeps happening raise page_timeout.",
+    "E_PAGE_TIMEOUT": "Re-run the same command; if Coupa is slow raise page_timeout.",
+    "E_PO_NOT_FOUND": "Check the PO number in your spreadsheet: Coupa has no such PO.",
+    "E_ACCESS_DENIED": (
+        "Ask your Coupa administrator for access to these POs, or remove them from the input."
+    ),
+    "E_AUTH_REQUIRED": "Run 'coupadl login', then re-run the same command.",
+    "E_BROWSER": (
+        "Re-run the same command; if browsers keep dying, use fewer workers (--workers) "
+        "or free some memory."
+    ),
+    "E_OUTPUT": "Check that the output folder is writable and the disk has room, then re-run.",
+    "E_RATE_LIMITED": (
+        "Coupa limited the request rate: re-run later, or with fewer workers (--workers)."
+    ),
+    "E_INVALID_PO": "Correct the PO number in your spreadsheet.",
+}
+DEFAULT_ACTION = "Re-run the same command; if it happens again, report it with the log."
+
+
+def suggested_action(code: str) -> str:
+    """The advice for a per-PO error code (a generic one for codes without their own)."""
+    return SUGGESTED_ACTIONS.get(code, DEFAULT_ACTION)
 
 
 class CoupadlError(Exception):
@@ -97,11 +133,36 @@ class AuthRequiredError(CoupadlError):
     exit_code = ExitCode.AUTH_REQUIRED
 
 
+class RateLimitedError(CoupadlError):
+    """Coupa answered HTTP 429 Too Many Requests; ``retry_after`` is the wait in seconds."""
+
+    code = "E_RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class OutputError(CoupadlError):
     """The output folder cannot be written (permissions, disk full, locked by another run)."""
 
     code = "E_OUTPUT"
     exit_code = ExitCode.USAGE
+
+
+class NoRunStateError(CoupadlError):
+    """The folder holds no coupadl run state (``<out>/.coupadl/state.db``)."""
+
+    code = "E_NO_RUN_STATE"
+    exit_code = ExitCode.USAGE
+
+
+class OutputUnavailableError(OutputError):
+    """The output disk filled up or turned read-only mid-run: the run stops, the PO
+    being written stays pending. ``code`` is E_DISK_FULL or E_OUTPUT_READ_ONLY."""
+
+    code = "E_DISK_FULL"
+    exit_code = ExitCode.OUTPUT_UNAVAILABLE
 
 
 class DownloadError(CoupadlError):

@@ -28,6 +28,7 @@ from coupadl.browser.downloads import (
     wait_for_start,
 )
 from coupadl.browser.session import BrowserSession
+from coupadl.convert.msg_pdf import convert_po_folder
 from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
 from coupadl.coupa.po_numbers import display_po
 from coupadl.coupa.signin import is_sign_in_document
@@ -39,10 +40,13 @@ from coupadl.errors import (
     DownloadError,
     DownloadTimeout,
     PageTimeout,
+    RateLimitedError,
 )
 from coupadl.models import Attachment, FileResult, POResult, POTask, Status
 from coupadl.output.folders import STAGING_NAME, finalize, parent_dir, prepare_work_dir
-from coupadl.output.names import sanitize_name, unique_name
+from coupadl.output.names import name_key, sanitize_name, unique_name
+from coupadl.output.space import probe_writable, stop_code
+from coupadl.ratelimit import pause_seconds
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ Progress = Callable[[str], None]
 # What a dead or killed browser/driver looks like from here: WebDriver errors, and the
 # HTTP connection to chromedriver failing (urllib3 errors, or a refused connection).
 _BROWSER_LOST = (WebDriverException, urllib3.exceptions.HTTPError, ConnectionError)
+
+
 def _no_progress(stage: str) -> None:
     """Default progress callback: nobody is listening."""
 
@@ -63,9 +69,12 @@ class _Downloads:
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
     found: int = 0
-    taken: set[str] = field(default_factory=set)
+    # The staging folder's name is taken: an attachment called ".incoming" must not
+    # be moved onto it.
+    taken: set[str] = field(default_factory=lambda: {name_key(STAGING_NAME)})
     seen_urls: set[str] = field(default_factory=set)
     slots: int = 0  # staging folders used so far
+    unread_pages: int = 0  # pages whose attachments could not be read (e.g. HTTP 500)
 
 
 def process_po(
@@ -85,6 +94,9 @@ def process_po(
             _process(session, task, settings, result, progress)
     except AuthRequiredError as exc:
         _set(result, Status.AUTH_REQUIRED, detail=exc.message)
+    except RateLimitedError as exc:
+        _set(result, Status.FAILED, detail=exc.message, transient=True)
+        result.error_code, result.retry_after = exc.code, exc.retry_after
     except PageTimeout as exc:
         _set(result, Status.TIMEOUT, detail=exc.message, transient=True)
     except _BROWSER_LOST as exc:
@@ -92,9 +104,11 @@ def process_po(
         _set(result, Status.FAILED, detail=f"browser error: {detail}", transient=True)
         result.error_code = "E_BROWSER"
     except OSError as exc:
-        # Disk full, permission denied: the PO is not done, the next attempt may succeed.
-        _set(result, Status.FAILED, detail=f"cannot write files: {exc}", transient=True)
-        result.error_code = "E_OUTPUT"
+        # Disk full or read-only output stops the run (the runner sees the code); any
+        # other write error may pass: the PO is not done and is retried.
+        code = stop_code(exc)
+        _set(result, Status.FAILED, detail=f"cannot write files: {exc}", transient=code is None)
+        result.error_code = code or "E_OUTPUT"
     result.finished_at = time.time()
     return result
 
@@ -112,7 +126,15 @@ def _open_page(session: BrowserSession, url: str, base: str) -> PageInfo:
     # Coupa renders parts of the page with scripts: an unrendered attachments block
     # would read as "no attachments", a status that is never retried.
     session.wait_for(READY_SELECTORS, timeout=session.settings.page_timeout)
-    return parse_page(session.page_source(), landed, base)
+    page = parse_page(session.page_source(), landed, base)
+    if page.kind is PageKind.RATE_LIMITED:
+        s = session.settings
+        wait = pause_seconds(page.retry_after, s.rate_limit_pause, s.rate_limit_max_pause)
+        asked = "no wait named" if page.retry_after is None else f"wait {page.retry_after:g} s"
+        raise RateLimitedError(
+            f"Coupa answered 429 Too Many Requests on {landed} ({asked})", retry_after=wait
+        )
+    return page
 
 
 def _process(
@@ -150,10 +172,24 @@ def _process(
         progress("requisition")
         _add_requisition(session, page.requisition_id, base, work, settings, state, progress)
 
+    if state.errors or state.timed_out:
+        # A browser download that failed does not say why: a full or read-only disk
+        # must stop the run, not read as a server problem.
+        probe_writable(work)
     result.attachments_found = state.found
     result.files = state.files
-    status = final_status(state.found, len(state.files), state.timed_out)
-    _set(result, status, detail="; ".join(state.errors), transient=not status.is_done)
+    status = final_status(
+        state.found, len(state.files), state.timed_out, unread_pages=state.unread_pages > 0
+    )
+    notes = list(state.errors)
+    if settings.msg_to_pdf:
+        # In the work folder, before the rename: the final folder appears complete.
+        # Derived files are not in result.files; the status never depends on them.
+        downloaded = [f.name for f in state.files]
+        overwrite = settings.overwrite_pdf
+        notes.append(convert_po_folder(work, downloaded, overwrite=overwrite, progress=progress))
+    detail = "; ".join(note for note in notes if note)
+    _set(result, status, detail=detail, transient=not status.is_done)
     progress("verifying")
     result.folder = finalize(work, task.po_number, status)
 
@@ -170,13 +206,19 @@ def _add_requisition(
     page = _open_page(session, requisition_url(base, requisition_id), base)
     if page.kind is PageKind.SIGN_IN:
         raise AuthRequiredError("Coupa asked to sign in on the requisition page")
-    if page.kind is not PageKind.REQUISITION:
+    if page.kind in (PageKind.NOT_FOUND, PageKind.ACCESS_DENIED):
         # The PO's own files still count; the requisition is a bonus the user may not see.
         log.warning(
             "requisition %s could not be read (%s); keeping the PO's files only",
             requisition_id,
             page.kind.value,
         )
+        return
+    if page.kind is not PageKind.REQUISITION:
+        # A server error page, say: its files are unknown, so the PO is not complete and
+        # must be fetched again (COMPLETED would never be retried).
+        state.errors.append(f"requisition {requisition_id}: unexpected page {page.title!r}")
+        state.unread_pages += 1
         return
     _download_all(session, page.attachments, work, settings, state, progress)
 
@@ -193,7 +235,7 @@ def _download_all(
     fresh = [a for a in attachments if a.url not in state.seen_urls]
     state.seen_urls.update(a.url for a in fresh)
     state.found += len(fresh)
-    started: list[tuple[Attachment, str, Path]] = []
+    started: list[tuple[Attachment, str, Path, Callable[[], str | None]]] = []
     for number, attachment in enumerate(fresh, start=1):
         name = unique_name(sanitize_name(attachment.name), state.taken)
         staging = work / STAGING_NAME / str(state.slots)
@@ -201,16 +243,36 @@ def _download_all(
         staging.mkdir(parents=True)
         progress(f"downloading {number} of {len(fresh)}")
         session.set_download_dir(staging)
-        session.start_download(attachment)
         try:
-            wait_for_start(staging, settings.download_start_timeout)
+            session.start_download(attachment)
+        except DownloadError as exc:  # the link leads off the tenant's and file hosts
+            state.errors.append(f"{name}: {exc.message}")
+            continue
+        problem = _problem_of(session, staging, name)
+        try:
+            wait_for_start(staging, settings.download_start_timeout, abort=problem)
         except DownloadTimeout as exc:
             state.errors.append(f"{name}: {exc.message}")
             state.timed_out = True
             continue
-        started.append((attachment, name, staging))
-    for attachment, name, staging in started:
-        _collect(attachment, name, staging, work, settings, state)
+        except DownloadError as exc:  # a refused redirect, a dropped connection
+            state.errors.append(exc.message)
+            continue
+        started.append((attachment, name, staging, problem))
+    for attachment, name, staging, problem in started:
+        _collect(attachment, name, staging, work, settings, state, problem)
+
+
+def _problem_of(session: BrowserSession, staging: Path, name: str) -> Callable[[], str | None]:
+    """What the browser says went wrong with the download into ``staging``, if anything
+    (a redirect refused, the connection lost): the waits stop at once on it."""
+    check = getattr(session, "download_problem", None)  # test doubles may not have it
+
+    def problem() -> str | None:
+        reason = check(staging) if check is not None else None
+        return f"{name}: {reason}" if reason else None
+
+    return problem
 
 
 def _collect(
@@ -220,12 +282,14 @@ def _collect(
     work: Path,
     settings: Settings,
     state: _Downloads,
+    problem: Callable[[], str | None] | None = None,
 ) -> None:
     try:
         path = wait_for_complete(
             staging,
             stall_timeout=settings.download_stall_timeout,
             total_timeout=settings.download_timeout,
+            abort=problem,
         )
         # Before verifying: a .txt or .html "file" may be the sign-in page, which
         # the extension check alone would accept.
@@ -278,7 +342,7 @@ class BrowserHandler:
         self._own_profile = profile_dir is None
         self.profile_dir = profile_dir or Path(tempfile.mkdtemp(prefix="coupadl-fresh-"))
         self._cookies = cookies
-        self.session = BrowserSession(settings, self.profile_dir)
+        self.session = BrowserSession(settings, self.profile_dir, guard_hosts=True)
 
     def start(self) -> None:
         self.session.start()
@@ -289,9 +353,11 @@ class BrowserHandler:
     def process(self, task: POTask, progress: Progress = _no_progress) -> POResult:
         result = process_po(self.session, task, self.settings, progress)
         result.worker = self.worker_id
-        if result.error_code == "E_BROWSER" and not self.session.is_alive():
+        # A crashed tab leaves a live browser that fails every PO: replace it too.
+        if result.error_code == "E_BROWSER" and not self.session.is_usable():
             raise BrowserError(
-                f"{self.worker_id}: the browser died while on {display_po(task.po_number)}"
+                f"{self.worker_id}: the browser died or its tabs crashed while on "
+                f"{display_po(task.po_number)}"
             )
         return result
 

@@ -7,15 +7,18 @@ below. Every field's ``description`` is what ``docs/configuration.md`` shows.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -26,6 +29,17 @@ from coupadl.errors import ConfigError
 ENV_PREFIX = "COUPA_"
 CONFIG_ENV_VAR = "COUPA_CONFIG"
 DEFAULT_CONFIG_NAME = "coupadl.toml"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for this computer: localhost, ``*.localhost``, 127.0.0.0/8, ::1."""
+    host = (host or "").strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_profile_dir() -> Path:
@@ -45,6 +59,13 @@ class RequisitionFallback(StrEnum):
     NEVER = "never"
     NO_ATTACHMENTS = "no_attachments"  # only when the PO itself has none
     NO_PDF = "no_pdf"  # when the PO has no PDF among its files (includes none at all)
+
+
+class LogFormat(StrEnum):
+    """How ``log_file`` is written."""
+
+    TEXT = "text"  # the same lines as the console without a terminal
+    JSON = "json"  # one JSON object per line: PO results, pool events, warnings
 
 
 class Settings(BaseSettings):
@@ -70,6 +91,17 @@ class Settings(BaseSettings):
         description="Password for a native Coupa login form (login only; never logged).",
         repr=False,
     )
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Allow an http:// base_url on another computer. Off by default: the "
+        "session cookie and the password would cross the network unencrypted.",
+    )
+    file_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Hosts besides the tenant's that may serve attachment files, e.g. "
+        "'files.acme.com' or '*.s3.amazonaws.com' (env: comma-separated). A download "
+        "from, or redirected to, any other host is refused and logged.",
+    )
 
     # --- output -------------------------------------------------------------------
     out: Path = Field(
@@ -80,6 +112,18 @@ class Settings(BaseSettings):
         default=RequisitionFallback.NO_PDF,
         description="Add the requisition's files when the PO has none "
         "('no_attachments'), or no PDF ('no_pdf'), or never ('never').",
+    )
+    msg_to_pdf: bool = Field(
+        default=True,
+        description="Give every Outlook .msg file of a PO folder a PDF beside it (headers, "
+        "body, attachment list) and save the e-mail's embedded attachments beside it, "
+        "named '<msg name> - <attachment>'. The .msg is kept. Needs a Unicode TrueType "
+        "font (Debian: fonts-dejavu-core).",
+    )
+    overwrite_pdf: bool = Field(
+        default=False,
+        description="When converting a .msg, replace a PDF of the same name that is "
+        "already there (a file downloaded from Coupa is never replaced).",
     )
 
     # --- browser ------------------------------------------------------------------
@@ -124,6 +168,27 @@ class Settings(BaseSettings):
         ge=0,
         description="Least time between two rewrites of the results spreadsheet.",
     )
+    only_failed: bool = Field(
+        default=False,
+        description="Process only the POs an earlier run into the same output folder "
+        "queued and did not finish as done (FAILED, PARTIAL, TIMEOUT, AUTH_REQUIRED, or "
+        "left pending by an interrupted run); POs no run has queued yet are left out.",
+    )
+
+    # --- what a run shows and logs ------------------------------------------------
+    log_file: Path | None = Field(
+        default=None, description="Also write the run's log to this file (appended)."
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.TEXT,
+        description="Format of log_file: 'text' lines, or 'json' (one object per line per "
+        "PO result, pool event and warning; needs log_file).",
+    )
+    status_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between two progress summary lines when not on a terminal.",
+    )
 
     # --- pool ---------------------------------------------------------------------
     workers: int | Literal["auto"] = Field(
@@ -166,6 +231,15 @@ class Settings(BaseSettings):
     max_restarts: int = Field(
         default=5, ge=0, description="Restarts of one worker before it is given up."
     )
+    rate_limit_pause: float = Field(
+        default=30.0,
+        ge=0,
+        description="After HTTP 429 (Too Many Requests) no browser starts a new PO for this "
+        "long, unless Coupa's page names the wait (then that wait).",
+    )
+    rate_limit_max_pause: float = Field(
+        default=600.0, ge=0, description="Longest pause after HTTP 429, whatever Coupa asks."
+    )
     memory_budget_mb: int | None = Field(
         default=None,
         ge=256,
@@ -193,6 +267,39 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("file_hosts", mode="before")
+    @classmethod
+    def _parse_file_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value
+        hosts = []
+        for item in value:
+            text = str(item).strip().lower()
+            if "://" in text:  # a URL was given: keep its host
+                text = urlsplit(text).hostname or ""
+            text = text.rstrip("/")
+            if not text:
+                continue
+            if any(c in text for c in "/?#@ ") or text.count("*") > (text.startswith("*.")):
+                raise ValueError(f"{item!r} is not a host name or '*.domain' pattern")
+            hosts.append(text)
+        return hosts
+
+    @model_validator(mode="after")
+    def _refuse_plain_http(self) -> Settings:
+        if not self.base_url or not self.base_url.startswith("http://"):
+            return self
+        host = urlsplit(self.base_url).hostname
+        if not self.allow_insecure_http and not is_loopback_host(host):
+            raise ValueError(
+                f"base_url {self.base_url} is plain http:// on {host}: the session cookie "
+                "would cross the network unencrypted. Use https://, or set "
+                "allow_insecure_http (COUPA_ALLOW_INSECURE_HTTP=1) if you really mean it"
+            )
+        return self
 
     @field_validator("workers", mode="before")
     @classmethod

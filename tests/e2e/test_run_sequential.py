@@ -80,17 +80,22 @@ def test_hostile_names_stay_inside_out(sim: Any, make_settings: Any, tmp_path: P
     manifest = sim.manifest()
     hostile = [po for po, t in manifest["pos"].items() if t["kind"] == "hostile"]
     assert hostile, "the data set must contain a PO with hostile file names"
-    settings = make_settings()
+    # Two levels of folders of this test's own above <out>: a name like "../../x" would
+    # land there (the pytest folders above are shared with other test runs).
+    outer = tmp_path / "outer"
+    inner = outer / "inner"
+    settings = make_settings(out=inner / "out")
     input_path = write_input(tmp_path / "in.csv", hostile)
-    before = {p: set(p.iterdir()) for p in (tmp_path, tmp_path.parent, tmp_path.parent.parent)}
+    inner.mkdir(parents=True)
+    before = {p: set(p.iterdir()) for p in (tmp_path, outer)}
 
     run_batch(input_path, settings)
 
     out = settings.out.resolve()
     for path in out.rglob("*"):
         assert out in path.resolve().parents
-    assert set(tmp_path.iterdir()) - before[tmp_path] == {settings.out}
-    for folder in (tmp_path.parent, tmp_path.parent.parent):
+    assert set(inner.iterdir()) == {settings.out}
+    for folder in (tmp_path, outer):
         assert set(folder.iterdir()) == before[folder], "something was written outside <out>"
     assert compare_with_manifest(settings.out, manifest, hostile) == []
     originals = {

@@ -11,6 +11,7 @@ PO numbers:
   ``auth-*``   first attempt returns AUTH_REQUIRED, later ones complete
   ``raise-*``  first attempt raises, later ones complete
   ``fail-*``   every attempt is a transient FAILED
+  ``limited-*`` first attempt meets HTTP 429 asking for RATE_LIMIT_WAIT s, later complete
   ``slow-*``   takes ~1.5 s, with progress calls, then completes
   digits ending in 1: NO_ATTACHMENTS (deterministic)
   digits ending in 9: first attempt transient FAILED, later ones complete
@@ -33,6 +34,7 @@ from coupadl.models import POResult, POTask, Status
 from coupadl.settings import Settings
 
 FAKE_DELAY = 0.03
+RATE_LIMIT_WAIT = 1.0
 SIGNED_OUT_FILE = "fake-signed-out"  # in the base profile: worker ids that start signed out
 SESSION_COOKIE = {"name": "session", "value": "s3cret-value", "domain": "coupa.test", "path": "/"}
 
@@ -125,6 +127,10 @@ class FakeHandler:
             raise RuntimeError("fake handler blew up")
         if po.startswith("fail-"):
             return self._result(task, Status.FAILED, started, transient=True)
+        if po.startswith("limited-") and first_time(self.settings, f"limited-{po}"):
+            result = self._result(task, Status.FAILED, started, transient=True)
+            result.error_code, result.retry_after = "E_RATE_LIMITED", RATE_LIMIT_WAIT
+            return result
         if po.startswith("slow-"):
             for step in range(1, 4):
                 time.sleep(0.5)

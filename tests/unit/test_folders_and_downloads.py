@@ -77,14 +77,15 @@ def _write_later(path: Path, data: bytes, delay: float) -> threading.Thread:
 
 
 def test_wait_for_start_and_complete_follow_a_crdownload(tmp_path: Path) -> None:
-    thread = _write_later(tmp_path / "a.pdf", b"%PDF-1.4 hello", 0.1)
+    pdf = b"%PDF-1.4 hello\n%%EOF\n"  # verify_file wants a PDF's end marker too
+    thread = _write_later(tmp_path / "a.pdf", pdf, 0.1)
     wait_for_start(tmp_path, timeout=5)
     path = wait_for_complete(tmp_path, stall_timeout=5, total_timeout=10)
     thread.join()
     assert path == tmp_path / "a.pdf"
     verified = verify_file(path, "a.pdf")
-    assert verified.size == 14
-    assert verified.sha256 == hashlib.sha256(b"%PDF-1.4 hello").hexdigest()
+    assert verified.size == len(pdf)
+    assert verified.sha256 == hashlib.sha256(pdf).hexdigest()
 
 
 def test_download_that_never_starts_times_out(tmp_path: Path) -> None:

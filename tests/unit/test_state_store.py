@@ -15,6 +15,11 @@ from coupadl.models import AttachmentSource, FileResult, POResult, Status
 from coupadl.state.store import SCHEMA_VERSION, RunState
 
 
+# The output folder as a user types it (relative); the autouse fixture runs each test
+# in its own tmp_path.
+OUT = Path("out")
+
+
 def result(po: str, status: Status = Status.COMPLETED, **changes: object) -> POResult:
     fields: dict[str, object] = {
         "po_number": po,
@@ -29,7 +34,7 @@ def result(po: str, status: Status = Status.COMPLETED, **changes: object) -> POR
             FileResult("b.pdf", 2, "b" * 64, AttachmentSource.HEADER, "https://x/b"),
             FileResult("a.pdf", 1, "a" * 64, AttachmentSource.REQUISITION_COMMENT),
         ],
-        "folder": Path("out") / "Acme AB" / f"PO{po}_COMPLETED",
+        "folder": OUT / "Acme AB" / f"PO{po}_COMPLETED",
         "started_at": 100.0,
         "finished_at": 103.5,
         "attempts": 2,
@@ -41,7 +46,7 @@ def result(po: str, status: Status = Status.COMPLETED, **changes: object) -> POR
 
 @pytest.fixture
 def state(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with RunState(tmp_path) as store:
+    with RunState(OUT) as store:
         yield store
 
 
@@ -89,13 +94,13 @@ def test_auth_required_goes_back_to_pending(state: RunState) -> None:
 
 
 def test_in_flight_survives_a_crash(tmp_path: Path) -> None:
-    store = RunState(tmp_path)
+    store = RunState(OUT)
     store.mark_pending(["1", "2", "3"])
     store.mark_running("2", "w1")
     store.mark_running("3", "w2")
     store.record_result(result("3"))
     store.close()  # the process dies here; "2" never finished
-    with RunState(tmp_path) as again:
+    with RunState(OUT) as again:
         assert again.in_flight() == ["2"]
         assert again.get("2") is None
         assert again.done_pos() == {"3"}
@@ -124,10 +129,10 @@ def test_runs_and_events(state: RunState) -> None:
 
 
 def test_reopen_persists_and_uses_wal(tmp_path: Path) -> None:
-    with RunState(tmp_path) as store:
+    with RunState(OUT) as store:
         store.record_result(result("1"))
         store.record_event("1", "retry")
-    with RunState(tmp_path) as store:
+    with RunState(OUT) as store:
         assert store.get("1") == result("1")
         assert store.count_events("retry") == 1
         assert store._query("PRAGMA journal_mode")[0][0] == "wal"
@@ -135,7 +140,7 @@ def test_reopen_persists_and_uses_wal(tmp_path: Path) -> None:
 
 
 def test_committed_when_the_call_returns(tmp_path: Path) -> None:
-    with RunState(tmp_path) as store:
+    with RunState(OUT) as store:
         store.record_result(result("1"))
         # Another connection (another process, after a crash) sees it already.
         other = sqlite3.connect(store.path)
@@ -164,7 +169,7 @@ def test_threads_can_write(state: RunState) -> None:
 def test_private_permissions(tmp_path: Path) -> None:
     old_umask = os.umask(0o022)
     try:
-        with RunState(tmp_path) as store:
+        with RunState(OUT) as store:
             store.record_result(result("1"))
             assert stat.S_IMODE(store.dir.stat().st_mode) == 0o700
             assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
@@ -177,24 +182,32 @@ def test_existing_loose_permissions_are_tightened(tmp_path: Path) -> None:
     folder = tmp_path / ".coupadl"
     folder.mkdir(mode=0o755)
     (folder / "state.db").touch(mode=0o644)
-    with RunState(tmp_path) as store:
+    with RunState(OUT) as store:
         assert stat.S_IMODE(store.dir.stat().st_mode) == 0o700
         assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
 
 
 def test_newer_schema_refused(tmp_path: Path) -> None:
-    with RunState(tmp_path) as store:
+    with RunState(OUT) as store:
         path = store.path
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     db.close()
     with pytest.raises(OutputError, match="newer coupadl"):
-        RunState(tmp_path)
+        RunState(OUT)
 
 
 def test_damaged_database(tmp_path: Path) -> None:
-    folder = tmp_path / ".coupadl"
-    folder.mkdir()
+    folder = tmp_path / OUT / ".coupadl"
+    folder.mkdir(parents=True)
     (folder / "state.db").write_bytes(b"garbage" * 1000)
     with pytest.raises(OutputError, match="damaged"):
-        RunState(tmp_path)
+        RunState(OUT)
+
+
+def test_folders_are_found_whichever_way_the_output_path_is_spelled(tmp_path: Path) -> None:
+    with RunState(OUT) as store:
+        store.record_result(result("1"))
+    with RunState(tmp_path / "out") as store:
+        found = store.get("1")
+    assert found is not None and found.folder == tmp_path / "out" / "Acme AB" / "PO1_COMPLETED"

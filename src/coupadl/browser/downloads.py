@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coupadl.browser.filetypes import HEAD_BYTES, TAIL_BYTES, looks_like_html, problem
 from coupadl.errors import DownloadError, DownloadTimeout
+
+__all__ = ["VerifiedFile", "looks_like_html", "verify_file", "wait_for_complete", "wait_for_start"]
 
 PARTIAL_SUFFIX = ".crdownload"
 _POLL_SECONDS = 0.05
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
-# Extensions whose files are legitimately HTML or XML text.
-_MARKUP_EXTENSIONS = {".htm", ".html", ".xml", ".svg", ".xhtml", ".txt", ".csv", ".eml"}
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,22 @@ def _entries(folder: Path) -> list[Path]:
 
 
 def wait_for_start(
-    folder: Path, timeout: float, clock: Callable[[], float] = time.monotonic
+    folder: Path,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+    *,
+    abort: Callable[[], str | None] | None = None,
 ) -> None:
-    """Return once anything appears in ``folder``; raise :class:`DownloadTimeout` if not."""
+    """Return once anything appears in ``folder``; raise :class:`DownloadTimeout` if not.
+
+    ``abort`` is asked while waiting; a reason it returns (the browser refused the
+    download, say) ends the wait at once with a :class:`DownloadError`.
+    """
     deadline = clock() + timeout
     while not _entries(folder):
+        reason = abort() if abort is not None else None
+        if reason is not None:
+            raise DownloadError(reason)
         if clock() >= deadline:
             raise DownloadTimeout(f"the download did not start within {timeout:.0f} s")
         time.sleep(_POLL_SECONDS)
@@ -74,11 +85,13 @@ def wait_for_complete(
     stall_timeout: float,
     total_timeout: float,
     clock: Callable[[], float] = time.monotonic,
+    abort: Callable[[], str | None] | None = None,
 ) -> Path:
     """Wait until ``folder`` holds exactly one finished file and no partial one.
 
     Fails when the download grows by nothing for ``stall_timeout`` seconds (a stalled
-    or dropped connection) or runs longer than ``total_timeout``.
+    or dropped connection) or runs longer than ``total_timeout``, or at once with a
+    :class:`DownloadError` when ``abort`` gives a reason (the browser gave up on it).
     """
     start = clock()
     last_size, last_change = -1, start
@@ -87,6 +100,9 @@ def wait_for_complete(
         finished = _finished_file(entries)
         if finished is not None:
             return finished
+        reason = abort() if abort is not None else None
+        if reason is not None:
+            raise DownloadError(reason)
         now = clock()
         size = _bytes_in(entries)
         if size != last_size:
@@ -98,26 +114,25 @@ def wait_for_complete(
         time.sleep(_POLL_SECONDS)
 
 
-def looks_like_html(head: bytes) -> bool:
-    """True when the bytes start like an HTML page (an error or sign-in page)."""
-    return head.lstrip().lower().startswith(_HTML_STARTS)
-
-
 def verify_file(path: Path, expected_name: str) -> VerifiedFile:
     """Check a finished download and hash it.
 
-    A zero-byte file, or an HTML page where the name promises another type (the
-    server answered with an error or sign-in page), is a failed download.
+    A zero-byte file, or bytes that are not what the name promises (an HTML error or
+    sign-in page, another format, a file without its end marker because the transfer
+    was cut short): see the table in :mod:`coupadl.browser.filetypes`.
     """
     size = path.stat().st_size
     if size == 0:
         raise DownloadError(f"{expected_name}: the server sent an empty file")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        head = handle.read(512)
+        head = handle.read(HEAD_BYTES)
         digest.update(head)
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    if looks_like_html(head) and Path(expected_name).suffix.lower() not in _MARKUP_EXTENSIONS:
-        raise DownloadError(f"{expected_name}: the server sent a web page instead of the file")
+        handle.seek(max(0, size - TAIL_BYTES))
+        tail = handle.read(TAIL_BYTES)
+    reason = problem(expected_name, head, tail)
+    if reason is not None:
+        raise DownloadError(f"{expected_name}: {reason}")
     return VerifiedFile(path=path, size=size, sha256=digest.hexdigest())

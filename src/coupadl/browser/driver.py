@@ -11,8 +11,10 @@ import functools
 import logging
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -149,6 +151,17 @@ def build_options(settings: Settings, profile_dir: Path, download_dir: Path) -> 
     return options
 
 
+def _outside_terminal_group() -> dict[str, Any]:
+    """Popen arguments that start the driver, and so the browser, in a process group of
+    its own. A Ctrl+C typed in a terminal goes to the whole foreground group, and
+    Chromium shuts itself down on SIGINT even when its parent ignores it: the browsers
+    the graceful stop lets finish their POs would die with the first Ctrl+C. coupadl's
+    own process decides what Ctrl+C means, and closes the browsers itself."""
+    if os.name == "nt":
+        return {"creation_flags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
 def start_driver(settings: Settings, profile_dir: Path, download_dir: Path) -> ChromiumDriver:
     """Start the browser on ``profile_dir``. Raises :class:`BrowserError` with advice."""
     os.environ["SE_OFFLINE"] = "true"
@@ -156,8 +169,11 @@ def start_driver(settings: Settings, profile_dir: Path, download_dir: Path) -> C
     driver_path = str(find_driver(settings))
     try:
         if settings.browser is BrowserKind.EDGE:
-            return webdriver.Edge(options=options, service=webdriver.EdgeService(driver_path))
-        service: ChromiumService = webdriver.ChromeService(driver_path)
+            edge = webdriver.EdgeService(driver_path, popen_kw=_outside_terminal_group())
+            return webdriver.Edge(options=options, service=edge)
+        service: ChromiumService = webdriver.ChromeService(
+            driver_path, popen_kw=_outside_terminal_group()
+        )
         return webdriver.Chrome(options=options, service=service)
     except WebDriverException as exc:
         text = str(exc.msg or exc)

@@ -21,7 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from coupadl.browser.driver import start_driver
-from coupadl.errors import BrowserError, PageTimeout
+from coupadl.browser.hostguard import HostGuard, HostPolicy, debugger_address
+from coupadl.errors import BrowserError, DownloadError, PageTimeout
 from coupadl.models import Attachment, AttachmentSource
 from coupadl.settings import Settings
 
@@ -50,9 +51,16 @@ _HEADER_SOURCES = {AttachmentSource.HEADER, AttachmentSource.REQUISITION_HEADER}
 class BrowserSession:
     """A browser on one profile, kept open across many POs."""
 
-    def __init__(self, settings: Settings, profile_dir: Path) -> None:
+    def __init__(self, settings: Settings, profile_dir: Path, *, guard_hosts: bool = False) -> None:
         self.settings = settings
         self.profile_dir = profile_dir
+        # Worker browsers only: downloads may not leave the tenant's hosts (hostguard.py).
+        self._policy = (
+            HostPolicy(settings.base_url, settings.file_hosts)
+            if guard_hosts and settings.base_url
+            else None
+        )
+        self._guard: HostGuard | None = None
         self._driver: ChromiumDriver | None = None
         self._keeper: str | None = None
         self._work_tab: str | None = None
@@ -65,6 +73,13 @@ class BrowserSession:
         self._driver = start_driver(self.settings, self.profile_dir, default_dir)
         self._driver.set_page_load_timeout(self.settings.page_timeout)
         self._keeper = self._driver.current_window_handle
+        if self._policy is not None:
+            address = debugger_address(dict(self._driver.capabilities))
+            if address is None:
+                log.warning("the browser names no DevTools address: redirects are not checked")
+            else:
+                self._guard = HostGuard(self._policy, address)
+                self._guard.start()
         log.debug("browser started on %s (pids %s)", self.profile_dir, self.pids())
 
     def close(self) -> None:
@@ -72,6 +87,9 @@ class BrowserSession:
         if self._driver is None:
             return
         pids = self.pids()
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
         try:
             self._driver.quit()
         except WebDriverException as exc:
@@ -116,6 +134,20 @@ class BrowserSession:
             return False
         return True
 
+    def is_usable(self) -> bool:
+        """True when the keeper tab still runs a script (and is now the current tab).
+
+        A browser whose renderers crashed (killed, or out of memory) is alive but answers
+        every command with "tab crashed": only a new browser helps then.
+        """
+        try:
+            self.driver.switch_to.window(self._keeper or "")
+            self.driver.execute_script("return 1")
+        except (WebDriverException, BrowserError) as exc:
+            log.warning("the browser no longer runs scripts: %s", exc)
+            return False
+        return True
+
     # --- pages ----------------------------------------------------------------------
     @contextmanager
     def po_tab(self) -> Iterator[None]:
@@ -157,6 +189,8 @@ class BrowserSession:
 
     def open(self, url: str) -> str:
         """Navigate and wait until the DOM is parsed; return the URL we ended on."""
+        if self._guard is not None:
+            self._guard.disarm()  # a navigation may pass an SSO host; downloads may not
         try:
             self.driver.get(url)
         except TimeoutException as exc:
@@ -188,16 +222,33 @@ class BrowserSession:
         Files are saved under a GUID (``allowAndName``), not the server's file name: a
         long name (250 bytes plus ``.crdownload`` is over the 255-byte limit) would make
         the download fail before it starts. The caller names the file afterwards.
+        With the host guard, its connection sets it, with progress events for it.
         """
+        if self._guard is not None and self._guard.active and self._guard.set_download_dir(folder):
+            return
         self.driver.execute_cdp_cmd(
             "Browser.setDownloadBehavior",
             {"behavior": "allowAndName", "downloadPath": str(folder), "eventsEnabled": False},
         )
 
     def start_download(self, attachment: Attachment) -> str:
-        """Start downloading one attachment listed on the current page."""
+        """Start downloading one attachment listed on the current page.
+
+        Raises :class:`DownloadError` when its link leads off the allowed hosts."""
+        if self._policy is not None:
+            if not self._policy.allows(attachment.url):
+                raise DownloadError(
+                    f"not downloaded: the link points to {self._policy.refusal(attachment.url)}"
+                )
+            if self._guard is not None:
+                self._guard.arm()
         use_element = attachment.source in _HEADER_SOURCES
         return str(self.driver.execute_script(_START_DOWNLOAD_JS, attachment.url, use_element))
+
+    def download_problem(self, folder: Path) -> str | None:
+        """Why the download into ``folder`` failed in the browser (a refused redirect, a
+        dropped connection), or None: not known to have failed."""
+        return self._guard.problem(folder) if self._guard is not None else None
 
     # --- cookies --------------------------------------------------------------------
     def export_cookies(self) -> list[dict[str, Any]]:

@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from coupadl import __version__
+from coupadl.cli.doctor_cmd import doctor
+from coupadl.cli.report_cmd import report
 from coupadl.errors import CoupadlError, ExitCode
-from coupadl.settings import BrowserKind, RequisitionFallback, Settings, load_settings
+from coupadl.settings import BrowserKind, LogFormat, RequisitionFallback, Settings, load_settings
 
 app = typer.Typer(
     name="coupadl",
@@ -113,10 +115,44 @@ def run(
         bool, typer.Option("--use-pool", hidden=True, help="Older name: use the worker pool.")
     ] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Process at most N POs.")] = None,
+    only_failed: Annotated[
+        bool,
+        typer.Option(
+            "--only-failed",
+            help="Only POs an earlier run into --out did not finish as done (FAILED, "
+            "PARTIAL, TIMEOUT, AUTH_REQUIRED, left pending).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Sign in and list what would be downloaded per PO (names, sizes where the "
+            "tenant tells); download and write nothing.",
+        ),
+    ] = False,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Also write the log to this file.")
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option("--log-format", help="Format of --log-file: text or json (events)."),
+    ] = None,
     requisition_fallback: Annotated[
         RequisitionFallback | None,
         typer.Option("--requisition-fallback", help="never, no_attachments or no_pdf."),
     ] = None,
+    msg_to_pdf: Annotated[
+        bool | None,
+        typer.Option(
+            "--msg-to-pdf/--no-msg-to-pdf",
+            help="Make a PDF beside every Outlook .msg file (on by default).",
+        ),
+    ] = None,
+    overwrite_pdf: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace an existing PDF of the same name as a .msg."),
+    ] = False,
     browser: Browser = None,
     browser_binary: BrowserBinary = None,
     driver_path: DriverPath = None,
@@ -142,14 +178,28 @@ def run(
             enable_parallel=True if parallel else None,
             use_persistent_pool=True if use_pool else None,
             limit=limit,
+            only_failed=True if only_failed else None,
+            log_file=log_file,
+            log_format=log_format,
             requisition_fallback=requisition_fallback,
+            msg_to_pdf=msg_to_pdf,
+            overwrite_pdf=True if overwrite_pdf else None,
             browser=browser,
             browser_binary=browser_binary,
             driver_path=driver_path,
             profile_dir=profile_dir,
             headless=headless,
         )
-        outcome = run_batch(input_file, settings, interactive=sys.stdin.isatty())
+        if dry_run:
+            from coupadl.cli.dryrun_cmd import show_dry_run
+
+            raise typer.Exit(show_dry_run(input_file, settings))
+        from coupadl.cli.runview import run_view
+
+        with run_view(console, settings, input_file, quiet=quiet) as monitor:
+            outcome = run_batch(
+                input_file, settings, interactive=sys.stdin.isatty(), monitor=monitor
+            )
     except CoupadlError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
@@ -171,7 +221,11 @@ def login(
         str | None, typer.Option("--password", help="Password for a native Coupa sign-in form.")
     ] = None,
     headless: Annotated[
-        bool, typer.Option("--headless", help="No window (needs --username/--password).")
+        bool,
+        typer.Option(
+            "--headless",
+            help="No window: for --username/--password, or an SSO that needs no typing.",
+        ),
     ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="Only tell whether the saved session still works.")
@@ -208,9 +262,15 @@ def login(
     except CoupadlError as exc:
         raise _fail(exc) from None
     if not outcome.signed_in:
-        console.print("[red]Signed in, but a headless copy of the profile is signed out.[/]")
+        console.print(
+            "[red]Signed in, but a headless copy of the profile is signed out[/] "
+            "(see 'Expired session' in docs/troubleshooting.md)."
+        )
         raise typer.Exit(int(ExitCode.AUTH_REQUIRED))
-    console.print(f"[green]Signed in.[/] Profile saved in {outcome.profile_dir}")
+    console.print(
+        f"[green]Signed in.[/] Profile saved in {outcome.profile_dir}; "
+        "a headless copy of it is signed in too."
+    )
 
 
 @app.command()
@@ -240,15 +300,27 @@ def sim(
     session_max_requests: Annotated[
         int | None, typer.Option(help="Sessions expire after this many page requests.")
     ] = None,
+    sso_after: Annotated[
+        float | None,
+        typer.Option(
+            help="SSO tenant: send anonymous browsers to an identity provider on another "
+            "host name that signs in by itself after this many seconds."
+        ),
+    ] = None,
     allow_remote: Annotated[
         bool, typer.Option(help="Allow binding an address other than loopback.")
     ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Serve a local Coupa simulator (see GET /__sim__/manifest for the truth)."""
-    from coupadl.simulator.server import serve
+    from coupadl.simulator.server import check_host, serve
 
     _setup_logging(verbose, False)
+    try:
+        check_host(host, allow_remote)
+    except ValueError as exc:  # a non-loopback address without --allow-remote
+        console.print(f"[bold red]error[/] [E_CONFIG] {exc}")
+        raise typer.Exit(int(ExitCode.USAGE)) from None
     serve(
         host=host,
         port=port,
@@ -264,6 +336,7 @@ def sim(
         drop_after_bytes=drop_after_bytes,
         session_ttl=session_ttl,
         session_max_requests=session_max_requests,
+        sso_after=sso_after,
     )
 
 
@@ -292,6 +365,10 @@ def demo(
         raise typer.Exit(int(ExitCode.INCOMPLETE))
     console.print("[green]Every file matches the simulator's manifest (name, size, sha256).[/]")
     raise typer.Exit(int(outcome.exit_code))
+
+
+app.command()(report)  # coupadl report OUT (coupadl.cli.report_cmd)
+app.command()(doctor)  # coupadl doctor (coupadl.cli.doctor_cmd)
 
 
 def main() -> None:

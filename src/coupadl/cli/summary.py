@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coupadl.errors import ExitCode
+from coupadl.output.html_report import REPORT_HTML_NAME
 from coupadl.runner import RunOutcome
 
 _ADVICE = {
@@ -38,4 +39,7 @@ def print_outcome(console: Console, outcome: RunOutcome) -> None:
     console.print(f"files:   {outcome.out}")
     console.print(f"results: {outcome.results_path}")
     console.print(f"report:  {outcome.report_path}")
+    page = outcome.report_path.with_name(REPORT_HTML_NAME)
+    if page.is_file():
+        console.print(f"         {page}")
     console.print(_ADVICE.get(outcome.exit_code, ""))

@@ -30,6 +30,7 @@ class PageKind(StrEnum):
     SIGN_IN = "sign_in"
     NOT_FOUND = "not_found"
     ACCESS_DENIED = "access_denied"
+    RATE_LIMITED = "rate_limited"  # HTTP 429: too many requests, come back later
     UNKNOWN = "unknown"
 
 
@@ -45,6 +46,8 @@ class PageInfo:
     # From the "View Attachments (n)" button above the comments; None when absent.
     comment_attachment_count: int | None = None
     error_message: str = ""
+    # RATE_LIMITED: the wait the page asks for, in seconds; None when it names none.
+    retry_after: float | None = None
 
 
 # --- error texts ----------------------------------------------------------------------
@@ -72,9 +75,23 @@ _NOT_FOUND_EXACT = frozenset({"not found", "404 not found", "404", "page not fou
 
 _ERROR_SELECTORS = ".flash_error, #error_explanation, h1"
 # Any of these on a page means it has rendered far enough to be parsed: a PO or
-# requisition (supplier, attachments block), an error, or a sign-in form.
+# requisition (supplier, attachments block), an error, a sign-in form, or a plain-text
+# answer (a bare "Retry later" or "Not Found", which the browser shows as one <pre>).
 READY_SELECTORS = (
-    f"section#supplier, .attachments, .commentAttachments, {_ERROR_SELECTORS}, {EMAIL_SELECTOR}"
+    f"section#supplier, .attachments, .commentAttachments, {_ERROR_SELECTORS}, {EMAIL_SELECTOR}, "
+    "body > pre:only-child"
+)
+
+# --- rate limit (HTTP 429) ----------------------------------------------------------------
+# A browser never sees the Retry-After header, only the page. Rails' rack-attack answers
+# a plain "Retry later"; the simulator's page also says how long to wait.
+_RATE_LIMIT_PHRASES = ("too many requests", "rate limit exceeded")
+_RATE_LIMIT_EXACT = frozenset({"retry later", "retry later."})
+_HTTP_429 = re.compile(r"^(?:error\s*)?429\b|\(429\)", re.IGNORECASE)  # in the title
+_RETRY_AFTER_HEADER = re.compile(r"retry-after\s*:?\s*(\d+(?:\.\d+)?)")
+_WAIT = re.compile(
+    r"(?:wait|retry in|try again in|retry after|try again after)\s+(?:about\s+)?"
+    r"(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?)\b"
 )
 
 # --- page identity ----------------------------------------------------------------------
@@ -112,6 +129,12 @@ def parse_page(html: str, page_url: str, base_url: str) -> PageInfo:
         return PageInfo(kind, title=title, error_message=message)
     kind = _record_kind(soup, title)
     if kind is PageKind.UNKNOWN:
+        # Only a page that is no record can be a 429: a PO may well be numbered 429.
+        if _is_rate_limited(soup, title):
+            text = _collapse(soup.get_text(" "))
+            return PageInfo(
+                PageKind.RATE_LIMITED, title, error_message=text, retry_after=_retry_after(text)
+            )
         return PageInfo(kind, title=title)
     return PageInfo(
         kind,
@@ -195,6 +218,27 @@ def _error(soup: BeautifulSoup) -> tuple[PageKind, str] | None:
     whole = _collapse(soup.get_text(" "))
     kind = _error_kind(whole, exact_only=True)
     return (kind, whole) if kind else None
+
+
+def _is_rate_limited(soup: BeautifulSoup, title: str) -> bool:
+    headings = [title] + [_collapse(h.get_text(" ")) for h in soup.find_all(["h1", "h2"])]
+    if any(p in _fold(h) for h in headings for p in _RATE_LIMIT_PHRASES):
+        return True
+    if _HTTP_429.search(title):
+        return True
+    # A bare "Retry later" (plain text, shown in a <pre>) is rack-attack's 429.
+    return _fold(soup.get_text(" ")) in _RATE_LIMIT_EXACT
+
+
+def _retry_after(text: str) -> float | None:
+    """Seconds a 429 page asks to wait ("Retry-After: 30", "wait 2 minutes"), or None."""
+    folded = _fold(text)
+    if match := _RETRY_AFTER_HEADER.search(folded):
+        return float(match.group(1))
+    if match := _WAIT.search(folded):
+        amount, unit = float(match.group(1)), match.group(2)
+        return amount * 60 if unit.startswith("min") else amount
+    return None
 
 
 def _controller(soup: BeautifulSoup) -> tuple[set[str], str]:

@@ -26,14 +26,21 @@ def needs_requisition(po_attachments: Sequence[Attachment], mode: RequisitionFal
     return False
 
 
-def final_status(found: int, downloaded: int, timed_out: bool) -> Status:
+def final_status(
+    found: int, downloaded: int, timed_out: bool, *, unread_pages: bool = False
+) -> Status:
     """The status of a PO page that listed ``found`` files, ``downloaded`` of them saved.
 
     A timeout only names the failure when nothing was saved: a partial result is
-    PARTIAL whatever stopped the rest.
+    PARTIAL whatever stopped the rest. ``unread_pages``: a page that should have listed
+    files (the requisition's) could not be read, so the PO cannot be complete.
     """
     if found < 0 or not 0 <= downloaded <= found:
         raise ValueError(f"impossible counts: {downloaded} downloaded of {found} found")
+    if unread_pages:
+        if downloaded > 0:
+            return Status.PARTIAL
+        return Status.TIMEOUT if timed_out else Status.FAILED
     if found == 0:
         return Status.NO_ATTACHMENTS
     if downloaded == found:

@@ -29,6 +29,7 @@ class EventKind(enum.StrEnum):
     RETRY_SCHEDULED = "retry_scheduled"
     PAUSED_FOR_AUTH = "paused_for_auth"
     RESUMED = "resumed"
+    RATE_LIMITED = "rate_limited"  # HTTP 429: no new PO starts until data["until"]
     MEMORY_PRESSURE = "memory_pressure"
     POOL_FAILED = "pool_failed"  # no worker left and none can start
 

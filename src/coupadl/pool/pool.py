@@ -274,6 +274,7 @@ class PersistentWorkerPool:
                 retries=st.retries,
                 worker_restarts=st.worker_restarts,
                 peak_memory_mb=st.peak_memory / MB,
+                rate_limit_pauses=st.rate_limit_pauses,
             )
 
     def unfinished_tasks(self) -> list[POTask]:

@@ -9,6 +9,7 @@ and decides what Ctrl+C means (first: let POs in flight finish; second: abort).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,7 +20,9 @@ from coupadl.models import POResult, POTask
 from coupadl.pool.config import PoolConfig
 from coupadl.pool.events import EventKind, PoolEvent
 from coupadl.pool.pool import PersistentWorkerPool
+from coupadl.pool.signals import install_signal_handlers
 from coupadl.pool.status import BatchResult
+from coupadl.progress import RunEvent, RunProgress
 from coupadl.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,7 @@ def run_pooled(
     *,
     reauth: Callable[[], list[dict[str, Any]]] | None = None,
     interactive: bool = False,
+    progress: RunProgress | None = None,
 ) -> PooledRun:
     """Process ``tasks`` with ``workers`` browsers.
 
@@ -65,7 +69,8 @@ def run_pooled(
     rest pending. Raises BrowserError when no browser can start (the caller may fall
     back to one browser), AuthRequiredError without a base profile, and
     KeyboardInterrupt after a Ctrl+C once the pool is down and the pending POs are known
-    to the state (they were marked pending before)."""
+    to the state (they were marked pending before). ``progress`` gets the pool's events,
+    its per-worker status while it runs, and the interrupts."""
     profile = require_base_profile(settings)
     auth_pos: list[str] = []
 
@@ -78,6 +83,8 @@ def run_pooled(
         state.record_event(
             event.po_number, EVENT_NAMES.get(event.kind, event.kind.value), event.message
         )
+        if progress is not None:
+            progress.event(_run_event(event))
 
     pool = PersistentWorkerPool(
         PoolConfig(
@@ -88,9 +95,24 @@ def run_pooled(
             interactive=interactive,
         )
     )
-    pool.start()
+    if progress is not None:
+        progress.watch_pool(pool.get_status)  # the workers show as "starting" from now on
+    try:
+        pool.start()
+    except BaseException:
+        if progress is not None:
+            progress.watch_pool(None)
+        raise
     interrupts = 0
     sign_ins = 0  # in a row, with no result in between
+
+    def on_signal(count: int) -> None:  # on the signal thread, see pool/signals.py
+        nonlocal interrupts
+        interrupts = count
+        if progress is not None:
+            progress.interrupted(count)
+
+    restore = _handle_stop_signals(pool, on_signal)
     try:
         for task in tasks:
             pool.submit_task(task)
@@ -103,6 +125,8 @@ def run_pooled(
                 continue  # nothing finished this second; look again
             except KeyboardInterrupt:
                 interrupts += 1
+                if progress is not None:
+                    progress.interrupted(interrupts)
                 if interrupts == 1:
                     logger.warning(
                         "interrupted: finishing the POs in flight (Ctrl+C again to abort)"
@@ -114,13 +138,23 @@ def run_pooled(
                 continue
             if pool.paused_for_auth and not interrupts and sign_ins < MAX_SIGN_INS:
                 sign_ins += 1
-                if _signed_in_again(pool, reauth):
+                # Signing in may wait for the user: there Ctrl+C interrupts as usual.
+                restore()
+                try:
+                    signed_in = _signed_in_again(pool, reauth)
+                finally:
+                    restore = _handle_stop_signals(pool, on_signal)
+                if signed_in:
                     continue
             break
         pool.shutdown(graceful=True)
     except BaseException:
         pool.shutdown(graceful=False)
         raise
+    finally:
+        restore()
+        if progress is not None:
+            progress.watch_pool(None)
     pending = [task.po_number for task in pool.unfinished_tasks()]
     if interrupts:
         raise KeyboardInterrupt
@@ -131,6 +165,18 @@ def run_pooled(
         batch=pool.batch_result(),
         auth_pos=auth_pos,
     )
+
+
+def _handle_stop_signals(
+    pool: PersistentWorkerPool, on_signal: Callable[[int], None]
+) -> Callable[[], None]:
+    """Ctrl+C and SIGTERM go to the pool (first: finish the POs in flight; then: abort)
+    instead of raising KeyboardInterrupt wherever the main thread is, which could be in
+    the middle of recording a result or printing under the dashboard. Python lets only
+    the main thread set handlers; elsewhere the KeyboardInterrupt path below remains."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    return install_signal_handlers(pool, on_signal)
 
 
 def _signed_in_again(
@@ -147,6 +193,12 @@ def _signed_in_again(
     logger.info("signed in again (%d cookies); resuming", len(cookies))
     pool.resume(cookies)
     return True
+
+
+def _run_event(event: PoolEvent) -> RunEvent:
+    return RunEvent(
+        event.kind.value, event.message, event.worker_id, event.po_number, event.data, event.time
+    )
 
 
 _WARN = frozenset(

@@ -51,7 +51,8 @@ class WorkerSlot:
         self.record: TaskRecord | None = None
         self.token = 0
         self.task_started = 0.0
-        self.progress = ""
+        self._progress = ""
+        self.stage_since = 0.0  # when ``progress`` last changed
         # Timers (time.monotonic()).
         self.last_heartbeat = 0.0
         self.last_progress = 0.0
@@ -101,6 +102,18 @@ class WorkerSlot:
     def set_state(self, state: WorkerState) -> None:
         self.state = state
         self.state_since = time.monotonic()
+
+    @property
+    def progress(self) -> str:
+        """The task's stage as the handler last reported it ("navigating", ...)."""
+        return self._progress
+
+    @progress.setter
+    def progress(self, text: str) -> None:
+        # A repeated report (a keep-alive) is not a new stage: its start time stays.
+        if text != self._progress:
+            self._progress = text
+            self.stage_since = time.monotonic()
 
     def send(self, message: object) -> bool:
         if self.conn is None:
@@ -194,4 +207,6 @@ class WorkerSlot:
             restarts=self.restarts,
             memory_mb=self.memory_bytes / MB,
             child_pids=tuple(proc.pid for proc in self.children),
+            stage_seconds=now - self.stage_since if busy else 0.0,
+            po_seconds=now - self.task_started if busy else 0.0,
         )

@@ -45,6 +45,8 @@ class WorkerStatus:
     restarts: int
     memory_mb: float
     child_pids: tuple[int, ...] = ()  # driver and browser processes its handler reported
+    stage_seconds: float = 0.0  # busy: since ``progress`` last changed (the stage began)
+    po_seconds: float = 0.0  # busy: since the current PO was handed to the worker
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class PoolStatus:
     throughput_per_minute: float  # final results in the last minute
     paused_for_auth: bool
     closed: bool
+    rate_limited_for: float = 0.0  # seconds until new POs may start after HTTP 429
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,4 @@ class BatchResult:
     retries: int = 0
     worker_restarts: int = 0
     peak_memory_mb: float = 0.0
+    rate_limit_pauses: int = 0  # pool-wide pauses after HTTP 429

@@ -45,6 +45,7 @@ from coupadl.pool.queue import TaskQueue, TaskRecord, TaskState
 from coupadl.pool.retry import Decision, backoff_delay, decide
 from coupadl.pool.slot import WorkerSlot, spawn_context
 from coupadl.pool.status import ALIVE_STATES, PoolStatus, WorkerState
+from coupadl.ratelimit import RateLimitGate
 from coupadl.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Stats:
     cancelled: int = 0
     not_finished: int = 0
     auth_pauses: int = 0
+    rate_limit_pauses: int = 0
     duration_sum: float = 0.0
     peak_memory: int = 0
     started_at: float = 0.0  # monotonic, set by start()
@@ -99,6 +101,8 @@ class Supervisor:
         self.stats = Stats()
         self.ctx = spawn_context()
         self.paused_for_auth = False
+        # After HTTP 429: no worker starts a PO before this (shared by the whole pool).
+        self.rate_gate = RateLimitGate()
         self.closing = False  # no more dispatching or (re)starting
         self.stopping = False  # the loop ends
         self.failed: BrowserError | None = None
@@ -337,6 +341,8 @@ class Supervisor:
     def _after_attempt(self, record: TaskRecord, result: POResult, seconds: float) -> None:
         """Decide what an ended attempt means for its task: final, retry, or auth pause."""
         now = time.monotonic()
+        if result.retry_after is not None:
+            self._pause_for_rate_limit(record, result)
         decision = decide(result, record.attempts + 1, self.settings.max_retries)
         if decision is Decision.PAUSE_FOR_AUTH:
             # Not the PO's fault; the attempt does not count and the PO waits for resume().
@@ -368,6 +374,7 @@ class Supervisor:
             delay = backoff_delay(
                 record.attempts, self.settings.retry_backoff, self.settings.retry_backoff_max
             )
+            delay = max(delay, self.rate_gate.remaining())
             self.queue.schedule_retry(record, now + delay)
             self.stats.retries += 1
             logger.info(
@@ -402,6 +409,27 @@ class Supervisor:
         st.last_final_at = now
         st.recent.append(now)
         self.cond.notify_all()
+
+    def _pause_for_rate_limit(self, record: TaskRecord, result: POResult) -> None:
+        """Coupa answered 429: hold every worker's next PO (said once per pause)."""
+        seconds = result.retry_after or 0.0
+        if not self.rate_gate.close_for(seconds):
+            logger.debug("another 429 (PO %s) during the pause", record.po_number)
+            return
+        self.stats.rate_limit_pauses += 1
+        message = (
+            f"Coupa answered 429 Too Many Requests (PO {record.po_number}): "
+            f"no browser starts a new PO for {seconds:.0f} s"
+        )
+        logger.warning("%s", message)
+        until = time.time() + self.rate_gate.remaining()
+        self._emit(
+            EventKind.RATE_LIMITED,
+            message,
+            result.worker,
+            record.po_number,
+            data={"seconds": seconds, "until": until},
+        )
 
     def _killed_attempt(self, slot: WorkerSlot, reason: str, hung: bool) -> None:
         """End the attempt of a worker we are killing as a transient failure."""
@@ -639,7 +667,7 @@ class Supervisor:
             self._on_exit(slot)
 
     def _dispatch(self, now: float) -> None:
-        if self.paused_for_auth:
+        if self.paused_for_auth or not self.rate_gate.is_open():
             return
         for slot in self.slots:
             if slot.state is not WorkerState.IDLE or slot.retire_when_idle:
@@ -851,6 +879,7 @@ class Supervisor:
             throughput_per_minute=in_last_minute * 60.0 / max(window, 1.0),
             paused_for_auth=self.paused_for_auth,
             closed=self.closing,
+            rate_limited_for=self.rate_gate.remaining(),
         )
 
     def _emit(

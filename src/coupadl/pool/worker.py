@@ -37,6 +37,7 @@ from coupadl.pool.messages import (
     WorkerSpec,
 )
 from coupadl.pool.proctree import is_alive, kill_tree, watch
+from coupadl.pool.throttle import ProgressThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class Worker:
         self.handler: Handler | None = None
         self.cookies = spec.cookies
         self.stopping = False
+        self.throttle: ProgressThrottle | None = None  # the task in hand's progress
 
     # -- handler life ----------------------------------------------------------------------
     def start_handler(self) -> bool:
@@ -163,10 +165,8 @@ class Worker:
     def run_task(self, command: RunTask) -> None:
         assert self.handler is not None
         token = command.token
-
-        def progress(text: str) -> None:
-            self.channel.send(Progress(token, str(text)))
-
+        progress = ProgressThrottle(lambda text: self.channel.send(Progress(token, text)))
+        self.throttle = progress
         started = time.time()
         broken = False
         try:
@@ -180,6 +180,8 @@ class Worker:
         if not result.finished_at:
             result.finished_at = time.time()
         result.worker = self.spec.worker_id
+        progress.close()
+        self.throttle = None
         self.channel.send(TaskDone(token, result, self.child_pids(), broken))
 
     def export_cookies(self) -> None:
@@ -242,6 +244,9 @@ def _heartbeat_loop(worker: Worker, interval: float) -> None:
         time.sleep(interval)
         if worker.stopping:
             return
+        throttle = worker.throttle
+        if throttle is not None:
+            throttle.flush()  # a stage held back by the rate limit goes out now
         if not worker.channel.send(Heartbeat()):
             if worker.stopping:
                 return

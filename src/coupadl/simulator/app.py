@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from coupadl.simulator import pages
+from coupadl.simulator import broken, pages, sso
 from coupadl.simulator.auth import COOKIE_NAME, SIGN_IN_PATH, Credentials, Sessions
 from coupadl.simulator.data import Dataset, Kind, build_manifest
 from coupadl.simulator.faults import Faults, Knobs
@@ -96,8 +96,11 @@ def _session_ok(request: Request, *, count: bool) -> bool:
 
 
 def _to_sign_in(request: Request) -> Response:
-    _state(request).stats.add("sign_in_redirects")
+    state = _state(request)
+    state.stats.add("sign_in_redirects")
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if state.faults.knobs.sso_after is not None:  # an SSO tenant: off to the IdP host
+        return sso.redirect_to_idp(request, target)
     return RedirectResponse(f"{SIGN_IN_PATH}?{urlencode({'return_to': target})}", 302)
 
 
@@ -128,17 +131,18 @@ def _safe_return_to(value: str | None) -> str:
 # --- faults -----------------------------------------------------------------------------
 
 
-def _fault(request: Request) -> Response | None:
+def _fault(request: Request, group: str, key: str) -> Response | None:
+    """A 429 or 500 answer when the knobs say this request fails, else None."""
     state = _state(request)
-    code = state.faults.draw()
+    code = state.faults.draw("files" if group == "files" else "pages")
+    if code is None:
+        return None
+    state.stats.fault(str(code), group, key)
     if code == 429:
-        state.stats.add("errors_429")
-        retry_after = str(state.faults.knobs.retry_after)
-        return HTMLResponse(pages.TOO_MANY_REQUESTS_HTML, 429, {"Retry-After": retry_after})
-    if code == 500:
-        state.stats.add("errors_500")
-        return HTMLResponse(pages.SERVER_ERROR_HTML, 500)
-    return None
+        retry_after = state.faults.knobs.retry_after
+        html = pages.render_too_many_requests(retry_after)
+        return HTMLResponse(html, 429, {"Retry-After": str(retry_after)})
+    return HTMLResponse(pages.SERVER_ERROR_HTML, 500)
 
 
 async def _think(request: Request) -> None:
@@ -179,7 +183,7 @@ async def po_page(request: Request) -> Response:
     state = _state(request)
     number = request.path_params["po_id"]
     state.stats.hit("pos", number)
-    if (fault := _fault(request)) is not None:
+    if (fault := _fault(request, "pos", number)) is not None:
         return fault
     await _think(request)
     po = state.dataset.po(number)
@@ -196,7 +200,7 @@ async def po_page(request: Request) -> Response:
 @_signed_in(page=True)
 async def print_view(request: Request) -> Response:
     state = _state(request)
-    if (fault := _fault(request)) is not None:
+    if (fault := _fault(request, "print_view", request.query_params.get("id", ""))) is not None:
         return fault
     po = state.dataset.po(request.query_params.get("id", ""))
     if po is None or po.kind is Kind.NOT_FOUND:
@@ -211,7 +215,7 @@ async def requisition_page(request: Request) -> Response:
     state = _state(request)
     req_id = request.path_params["req_id"]
     state.stats.hit("requisitions", req_id)
-    if (fault := _fault(request)) is not None:
+    if (fault := _fault(request, "requisitions", req_id)) is not None:
         return fault
     await _think(request)
     requisition = state.dataset.requisitions.get(req_id)
@@ -226,29 +230,48 @@ async def requisition_page(request: Request) -> Response:
 
 @_signed_in(page=False)
 async def attachment_file(request: Request) -> Response | FaultyBody:
+    return await _serve_file(request)
+
+
+async def signed_file(request: Request) -> Response | FaultyBody:
+    """A file on the file host (simulator/broken.py): a signed URL, no session cookie."""
+    state = _state(request)
+    if not broken.signature_ok(request, request.path_params["file_id"], state.dataset.seed):
+        return Response("Forbidden", 403, media_type="text/plain")
+    return await _serve_file(request)
+
+
+async def _serve_file(request: Request) -> Response | FaultyBody:
     state = _state(request)
     file_id = request.path_params["file_id"]
     state.stats.hit("files", str(file_id))
-    if (fault := _fault(request)) is not None:
+    if (fault := _fault(request, "files", str(file_id))) is not None:
         return fault
     sim = state.dataset.files.get(file_id)
     if sim is None:
         return _not_found(request)
+    if moved := broken.redirect_for(request, sim, state.faults.knobs, state.dataset.seed):
+        return moved
     data = await run_in_threadpool(state.store.content, sim)
     knobs = state.faults.knobs
+    stall_after, drop_after = state.faults.file_cut(len(data))
+    if stall_after is not None or drop_after is not None:
+        state.stats.fault("stall" if stall_after is not None else "drop", "files", str(file_id))
     headers = [
         (b"content-type", content_type(sim.ftype).encode()),
         (b"content-disposition", content_disposition(sim.name).encode()),
         (b"cache-control", b"private, no-store"),
         (b"x-content-type-options", b"nosniff"),
     ]
+    data, headers, claim_extra = broken.broken_body(sim, data, headers, knobs)
     return FaultyBody(
         data,
         headers,
         bandwidth=knobs.file_bandwidth,
-        stall_after=knobs.stall_after_bytes,
+        stall_after=stall_after,
         stall_seconds=knobs.stall_seconds,
-        drop_after=knobs.drop_after_bytes,
+        drop_after=drop_after,
+        claim_extra=claim_extra,
     )
 
 
@@ -364,6 +387,10 @@ async def stats(request: Request) -> Response:
     return JSONResponse(_state(request).stats.snapshot())
 
 
+async def timeline(request: Request) -> Response:
+    return JSONResponse(_state(request).stats.timeline())
+
+
 async def reset_stats(request: Request) -> Response:
     _state(request).stats.reset()
     return JSONResponse({"reset": True})
@@ -417,6 +444,8 @@ _ROUTES = [
     Route("/sessions/new", sign_in_form),
     Route("/sessions", sign_in_submit, methods=["GET", "POST"]),
     Route("/sessions/expiration_check", expiration_check),
+    Route(sso.IDP_PATH, sso.idp_page),
+    Route(sso.ACS_PATH, sso.acs, methods=["POST"]),
     Route("/order_headers", po_list),
     Route("/order_headers/print_view", print_view),
     Route("/order_headers/{po_id}", po_page),
@@ -425,11 +454,13 @@ _ROUTES = [
     Route("/attachment/attachment_file/file/{file_id:int}/{name:path}", attachment_file),
     Route("/attachment/attachment_file/type/{file_id:int}/{name:path}", attachment_file),
     Route("/attachments/{file_id:int}", attachment_record),
+    Route(broken.SIGNED_PREFIX + "/{file_id:int}/{name:path}", signed_file),
     Route("/assets/{name:path}", asset),
     Route(f"{CONTROL_PREFIX}/control", control, methods=["GET", "POST"]),
     Route(f"{CONTROL_PREFIX}/expire-sessions", expire_sessions, methods=["POST"]),
     Route(f"{CONTROL_PREFIX}/stats", stats),
     Route(f"{CONTROL_PREFIX}/stats/reset", reset_stats, methods=["POST"]),
+    Route(f"{CONTROL_PREFIX}/timeline", timeline),
     Route(f"{CONTROL_PREFIX}/manifest", manifest),
     Route(f"{CONTROL_PREFIX}/health", health),
 ]
@@ -452,4 +483,5 @@ def create_app(
         exception_handlers={HTTPException: _http_error},
     )
     app.state.sim = state
+    app.state.sso = sso.make_state(dataset.seed)
     return app

@@ -2,7 +2,9 @@
 
 Used by ``coupadl demo`` to prove its result and by the tests as their oracle:
 every expected file present once with the right size and sha256, exactly one
-folder per PO that has files, the right status per PO, no stray files.
+folder per PO that has files, the right status per PO, no stray files. Files made
+from an expected ``.msg`` (its PDF, its embedded attachments: the naming rule of
+:mod:`coupadl.convert.names`) are not stray: they are not the PO's attachments.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from coupadl.convert.names import is_derived_from_any
 from coupadl.models import Status
 from coupadl.output.folders import final_dir, parent_dir
 
 # What a run writes besides the PO folders.
-RUN_FILES = {"results.csv", "results.xlsx", "report.json"}
+RUN_FILES = {"results.csv", "results.xlsx", "report.json", "report.html"}
 STATE_DIR = ".coupadl"
 
 
@@ -30,6 +33,8 @@ def _check_files(folder: Path, expected: list[Mapping[str, Any]], po: str) -> li
     on_disk = {p.name for p in folder.iterdir()}
     wanted = {f["name"] for f in expected}
     for name in sorted(on_disk - wanted):
+        if is_derived_from_any(name, wanted):
+            continue
         problems.append(f"PO{po}: unexpected file {name!r}")
     for entry in expected:
         path = folder / entry["name"]
@@ -49,6 +54,7 @@ def compare_with_manifest(
     wanted_pos = list(pos) if pos is not None else list(manifest["pos"])
     problems: list[str] = []
     expected_paths: set[Path] = set()
+    expected_names: dict[Path, list[str]] = {}  # per PO folder, for derived files
     for po in wanted_pos:
         truth = manifest["pos"][po]
         got = reported.get(po)
@@ -61,6 +67,7 @@ def compare_with_manifest(
             continue
         folder = final_dir(parent_dir(out, (), truth["supplier"]), po, Status(truth["status"]))
         expected_paths.update(folder / f["name"] for f in truth["files"])
+        expected_names[folder] = [f["name"] for f in truth["files"]]
         if not folder.is_dir():
             problems.append(f"PO{po}: folder {folder.relative_to(out)} missing")
             continue
@@ -69,7 +76,11 @@ def compare_with_manifest(
         relative = path.relative_to(out)
         if relative.parts[0] == STATE_DIR or path.is_dir() or str(relative) in RUN_FILES:
             continue
-        if path not in expected_paths and (pos is None or _po_of(relative) in wanted_pos):
+        if path in expected_paths or is_derived_from_any(
+            path.name, expected_names.get(path.parent, ())
+        ):
+            continue
+        if pos is None or _po_of(relative) in wanted_pos:
             problems.append(f"stray file {relative}")
     return problems
 

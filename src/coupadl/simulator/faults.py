@@ -7,11 +7,14 @@ single-threaded client sees the same sequence on every run.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from coupadl.simulator import broken
 
 
 @dataclass
@@ -23,17 +26,40 @@ class Knobs:
     error_rate_500: float = 0.0  # probability a page or file request gets HTTP 500
     rate_429: float = 0.0  # probability of HTTP 429 with Retry-After
     retry_after: int = 2  # seconds, in the Retry-After header of a 429
+    # Bursts: the next N requests in fault_scope fail for sure (before the rates are drawn),
+    # so a test knows exactly how many failures it caused.
+    burst_500: int = 0
+    burst_429: int = 0
+    fault_scope: str = "all"  # which requests 500s and 429s hit: all, pages or files
     stall_after_bytes: int | None = None  # file bodies stop here and hang
     stall_seconds: float = 60.0  # ...until the client leaves or this long, then drop
+    stall_count: int | None = None  # how many file bodies stall (counts down); None = all
     drop_after_bytes: int | None = None  # file bodies are cut here (connection closed)
+    drop_count: int | None = None  # how many file bodies are cut (counts down); None = all
     session_ttl: float = 7200.0  # seconds a session lives
     session_max_requests: int | None = None  # page requests per session; None = unlimited
     script_delay: float = 2.0  # seconds the late analytics scripts take to load
     expiration_check_interval: float = 5.0  # seconds between the page's session polls
+    # SSO tenant: anonymous requests go to an identity provider on another host name that
+    # signs in by itself this many seconds after its page loads (simulator/sso.py).
+    # None: the native /sessions/new form, as before.
+    sso_after: float | None = None
+    # Broken file responses by file id ("empty", "html", "short", "long", "redirect"),
+    # and files served from another host name: see simulator/broken.py.
+    file_faults: dict[str, str] | None = None
+    file_host: str | None = None  # every file through a signed 302 to this host name
+    redirect_host: str = "elsewhere.localhost"  # where "redirect" file faults point
 
 
 KNOB_NAMES = tuple(f.name for f in dataclasses.fields(Knobs))
 _PROBABILITIES = frozenset({"error_rate_500", "rate_429"})
+FAULT_SCOPES = ("all", "pages", "files")
+_CHOICES = {"fault_scope": FAULT_SCOPES}
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "file_faults": broken.check_file_faults,
+    "file_host": broken.check_host,
+    "redirect_host": broken.check_host,
+}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -44,6 +70,12 @@ def _coerce(name: str, value: Any) -> Any:
         if not optional:
             raise ValueError(f"{name} cannot be null")
         return None
+    if name in _VALIDATORS:
+        return _VALIDATORS[name](value)
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            raise ValueError(f"{name} must be one of {list(_CHOICES[name])}")
+        return value
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number")
     number = int(value) if str(field.type).startswith("int") else float(value)
@@ -97,12 +129,46 @@ class Faults:
                 setattr(self._knobs, name, value)
         return self.snapshot()
 
-    def draw(self) -> int | None:
-        """429 or 500 when this request should fail, else None."""
-        knobs = self.knobs
+    def draw(self, kind: str = "pages") -> int | None:
+        """429 or 500 when this request (``kind``: pages or files) should fail, else None."""
         with self._lock:
+            knobs = self._knobs
+            if knobs.fault_scope not in ("all", kind):
+                return None
+            for burst, code in (("burst_429", 429), ("burst_500", 500)):
+                if getattr(knobs, burst) > 0:
+                    setattr(knobs, burst, getattr(knobs, burst) - 1)
+                    return code
             if knobs.rate_429 and self._rng.random() < knobs.rate_429:
                 return 429
             if knobs.error_rate_500 and self._rng.random() < knobs.error_rate_500:
                 return 500
         return None
+
+    def file_cut(self, size: int) -> tuple[int | None, int | None]:
+        """``(stall_after, drop_after)`` for a file body of ``size`` bytes. Only a body
+        the fault really cuts uses up one of ``stall_count``/``drop_count``."""
+        with self._lock:
+            knobs = self._knobs
+            # The fault that cuts first applies (a stall on a tie, as FaultyBody does).
+            if _limit(knobs.drop_after_bytes) < _limit(knobs.stall_after_bytes):
+                return None, _take(knobs, "drop_after_bytes", "drop_count", size)
+            stall = _take(knobs, "stall_after_bytes", "stall_count", size)
+            if stall is not None:
+                return stall, None
+            return None, _take(knobs, "drop_after_bytes", "drop_count", size)
+
+
+def _limit(value: int | None) -> float:
+    return math.inf if value is None else value
+
+
+def _take(knobs: Knobs, limit: str, count: str, size: int) -> int | None:
+    """The knob ``limit`` if it cuts a body of ``size`` bytes; one use less of ``count``."""
+    value: int | None = getattr(knobs, limit)
+    left: int | None = getattr(knobs, count)
+    if value is None or value >= size or left == 0:
+        return None
+    if left is not None:
+        setattr(knobs, count, left - 1)
+    return value

@@ -493,7 +493,13 @@ SERVER_ERROR_HTML = (
     '</head><body><div class="dialog"><h1>We\'re sorry, but something went wrong.</h1>'
     "</div></body></html>\n"
 )
-TOO_MANY_REQUESTS_HTML = (
-    "<!DOCTYPE html>\n<html><head><title>Too Many Requests (429)</title></head><body>"
-    "<h1>Too Many Requests</h1><p>Retry later.</p></body></html>\n"
-)
+
+
+def render_too_many_requests(retry_after: int) -> str:
+    """The 429 page. A browser cannot read the Retry-After header, so the page says the
+    wait too (what real Coupa's 429 body says is not known: coupa-facts.md)."""
+    return (
+        "<!DOCTYPE html>\n<html><head><title>Too Many Requests (429)</title></head><body>"
+        "<h1>Too Many Requests</h1><p>Retry later.</p>"
+        f"<p>Please wait {retry_after} seconds before trying again.</p></body></html>\n"
+    )

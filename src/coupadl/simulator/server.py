@@ -40,7 +40,8 @@ def check_host(host: str, allow_remote: bool = False) -> None:
     if not loopback:
         raise ValueError(
             f"refusing to bind the simulator to {host!r}: it has a known password and an "
-            "open control API; use 127.0.0.1, or allow_remote=True if you mean it"
+            "open control API; use 127.0.0.1, or --allow-remote (allow_remote=True) if you "
+            "mean it"
         )
 
 
@@ -172,6 +173,10 @@ class SimulatorServer:
     def stats(self) -> dict[str, Any]:
         return self.state.stats.snapshot()
 
+    def timeline(self) -> dict[str, list[dict[str, Any]]]:
+        """When each PO/requisition/file request and each 500/429 happened (time.time())."""
+        return self.state.stats.timeline()
+
     def reset_stats(self) -> None:
         self.state.stats.reset()
 
@@ -194,6 +199,12 @@ def serve(
     url = _url(host, int(sock.getsockname()[1]))
     log.info("Coupa simulator: %s (%d POs, seed %d)", url, n_pos, seed)
     log.info("sign in as %s / %s", credentials.email, credentials.password)
+    if knobs.get("sso_after") is not None:
+        log.info(
+            "SSO mode: anonymous requests go to an identity provider on another host name "
+            "that signs in by itself after %s s; /sessions/new still works",
+            knobs["sso_after"],
+        )
     log.info("truth: %s/__sim__/manifest, knobs: %s/__sim__/control", url, url)
     try:
         uvicorn.Server(_config(app)).run(sockets=[sock])

@@ -48,9 +48,13 @@ class FaultyBody:
         stall_after: int | None = None,
         stall_seconds: float = 60.0,
         drop_after: int | None = None,
+        claim_extra: int = 0,
     ) -> None:
         self.data = data
-        self.headers = [*headers, (b"content-length", str(len(data)).encode())]
+        # claim_extra > 0: the Content-Length promises more than the body (a broken server).
+        length = str(len(data) + claim_extra).encode()
+        self.headers = [*headers, (b"content-length", length)]
+        self.claim_extra = claim_extra
         self.bandwidth = bandwidth
         self.stall_after = stall_after
         self.stall_seconds = stall_seconds
@@ -90,8 +94,12 @@ class FaultyBody:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if self.bandwidth:
                 await anyio.sleep(len(chunk) / self.bandwidth)
-        if cut == len(self.data):
+        if cut == len(self.data) and not self.claim_extra:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if cut == len(self.data):
+            log.debug("dropping a file response %d bytes short of its Content-Length",
+                      self.claim_extra)  # fmt: skip
             return
         stalls = self.stall_after is not None and (
             self.drop_after is None or self.stall_after <= self.drop_after

@@ -57,9 +57,11 @@ class InputTable:
     rows: list[dict[str, object]]
     po_column: str
     level_columns: list[str] = field(default_factory=list)
-    encoding: str | None = None  # CSV only: "utf-8-sig", "utf-8" or "cp1252"
+    encoding: str | None = None  # CSV only: "utf-8-sig", "utf-8", "cp1252" or "latin-1"
     delimiter: str | None = None  # CSV only
     sheet_name: str | None = None  # Excel only
+    # Excel only: PO_NUMBER cells ("B7") holding a formula with no calculated value.
+    uncalculated_formulas: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -235,9 +237,16 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
+        pass
+    try:
         # Excel's "CSV" (not "CSV UTF-8") on Western Windows writes the ANSI code page.
-        log.info("%s is not UTF-8; reading it as Windows-1252 (cp1252)", path.name)
-        return data.decode("cp1252", errors="replace"), "cp1252"
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        # Five bytes are undefined in cp1252; Latin-1 maps every byte, so nothing is lost.
+        log.warning("%s is neither UTF-8 nor Windows-1252; reading it as Latin-1", path.name)
+        return data.decode("latin-1"), "latin-1"
+    log.info("%s is not UTF-8; reading it as Windows-1252 (cp1252)", path.name)
+    return text, "cp1252"
 
 
 def _detect_delimiter(header_line: str) -> str:
@@ -260,6 +269,8 @@ def _read_csv(path: Path) -> InputTable:
         raise InputFileError(f"{path.name} is not a readable CSV file: {exc}") from exc
     while records and all(is_blank(v) for v in records[0]):
         records.pop(0)  # leading blank lines before the header
+    if not records:  # only separators, e.g. ";;" lines
+        raise InputFileError(f"{path.name} is empty: expected a header row with {PO_COLUMN}.")
     return _table(path, "csv", records, encoding=encoding, delimiter=delimiter)
 
 
@@ -294,15 +305,61 @@ def _read_excel_rows(path: Path) -> tuple[str, list[list[object]]]:
     return sheet_name, rows
 
 
+def _uncalculated_formulas(
+    path: Path, sheet_name: str, column: int, first_row: int, records: list[list[object]]
+) -> list[str]:
+    """Cells of the PO column that read as empty because they hold a formula that was
+    never calculated. Costs a second read of that column, so only when a data row has
+    an empty PO cell."""
+    suspects = [
+        first_row + i
+        for i, record in enumerate(records[1:], start=1)
+        if (len(record) <= column or is_blank(record[column]))
+        and not all(is_blank(v) for v in record)
+    ]
+    if not suspects:
+        return []
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        sheet = workbook[sheet_name]
+        texts = [r[0] for r in sheet.iter_rows(min_col=column + 1, max_col=column + 1,
+                                               values_only=True)]  # fmt: skip
+    finally:
+        workbook.close()
+    letter = get_column_letter(column + 1)
+    return [
+        f"{letter}{row + 1}"
+        for row in suspects
+        if row < len(texts) and isinstance(texts[row], str) and str(texts[row]).startswith("=")
+    ]
+
+
 def _read_xlsx(path: Path) -> InputTable:
     sheet_name, records = _read_excel_rows(path)
-    while records and all(is_blank(v) for v in records[0]):
-        records.pop(0)
+    first_row = next((i for i, r in enumerate(records) if not all(is_blank(v) for v in r)), 0)
+    records = records[first_row:]
     if not records:
         raise InputFileError(
             f"{path.name} (sheet {sheet_name!r}) is empty: expected a header row with {PO_COLUMN}."
         )
-    return _table(path, "xlsx", records, sheet_name=sheet_name)
+    table = _table(path, "xlsx", records, sheet_name=sheet_name)
+    column = table.columns.index(table.po_column)
+    table.uncalculated_formulas = _uncalculated_formulas(
+        path, sheet_name, column, first_row, records
+    )
+    if table.uncalculated_formulas:
+        cells = ", ".join(table.uncalculated_formulas[:10])
+        log.warning(
+            "%s: %d %s cells (%s%s) hold formulas that were never calculated (the file was "
+            "written by a program, not saved by Excel) and read as empty: open the file in "
+            "Excel, save it, and run again",
+            path.name, len(table.uncalculated_formulas), PO_COLUMN, cells,
+            ", …" if len(table.uncalculated_formulas) > 10 else "",
+        )  # fmt: skip
+    return table
 
 
 # --- public API -----------------------------------------------------------------------
@@ -329,6 +386,8 @@ def read_input(path: Path) -> InputTable:
     if size == 0:
         raise InputFileError(f"{path.name} is empty: expected a header row with {PO_COLUMN}.")
     table = _read_csv(path) if suffix in CSV_EXTENSIONS else _read_xlsx(path)
+    if not table.rows:
+        log.warning("%s has a header row but no data rows: there is nothing to do", path.name)
     log.info(
         "Read %d rows from %s (PO column %r, %d folder level columns)",
         len(table.rows), path.name, table.po_column, len(table.level_columns),
@@ -352,6 +411,15 @@ def _normalize(raw: object) -> str:
     return normalize_po_number(raw)
 
 
+def _empty_message(table: InputTable) -> str:
+    if table.uncalculated_formulas:
+        return (
+            "The PO_NUMBER cell is empty, or holds a formula that was never calculated: "
+            "open the file in Excel, save it, and run again."
+        )
+    return "The PO_NUMBER cell is empty."
+
+
 def plan_rows(table: InputTable) -> RunPlan:
     """One task per distinct valid PO, in input order; invalid rows are listed, not fatal."""
     status_column = _status_column(table.columns)
@@ -362,7 +430,15 @@ def plan_rows(table: InputTable) -> RunPlan:
     for index, row in enumerate(table.rows):
         raw = row.get(table.po_column)
         if is_blank(raw):
-            invalid.append(InvalidRow(index, raw, "The PO_NUMBER cell is empty."))
+            invalid.append(InvalidRow(index, raw, _empty_message(table)))
+            continue
+        if isinstance(raw, date | time):
+            # Excel turned the number into a date (a date-formatted column).
+            message = (
+                f"The PO_NUMBER cell holds a date ({cell_text(raw)}), not a PO number: "
+                "format the column as Text in Excel and type the number again."
+            )
+            invalid.append(InvalidRow(index, raw, message))
             continue
         try:
             po = _normalize(raw)

@@ -17,12 +17,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from coupadl.errors import OutputError
+from coupadl.errors import OutputError, OutputUnavailableError
 from coupadl.models import DONE_STATUSES, AttachmentSource, FileResult, POResult, Status
+from coupadl.output.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 
 STATE_DIR_NAME = ".coupadl"
 DB_NAME = "state.db"
@@ -83,6 +85,18 @@ _RESULT_FIELDS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of ``runs``: ``finished_at``/``exit_code`` are None when it never ended."""
+
+    id: int
+    started_at: float
+    finished_at: float | None
+    input_path: str
+    mode: str
+    exit_code: int | None
+
+
 def _make_private_dir(folder: Path) -> None:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if os.name == "posix":
@@ -99,11 +113,33 @@ def _make_private_file(path: Path) -> None:
         path.chmod(0o600)
 
 
+@contextlib.contextmanager
+def _unavailable_as_output_error(path: Path) -> Iterator[None]:
+    """SQLite's "disk is full" / "readonly database" become the run-stopping error."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "full" in text:
+            code = DISK_FULL
+        elif "readonly" in text or "read-only" in text:
+            code = OUTPUT_READ_ONLY
+        else:
+            raise
+        raise OutputUnavailableError(
+            f"Cannot write the run state {path} ({exc}). The run stopped; what was not "
+            "recorded is still pending. Free some space on the output disk (or make it "
+            "writable), then run the same command again.",
+            code=code,
+        ) from exc
+
+
 class RunState:
     """The SQLite state of the runs into one output folder (``<out>/.coupadl/state.db``)."""
 
     def __init__(self, out_dir: Path) -> None:
-        self.dir = Path(out_dir) / STATE_DIR_NAME
+        self.out = Path(out_dir)
+        self.dir = self.out / STATE_DIR_NAME
         self.path = self.dir / DB_NAME
         self._lock = threading.RLock()
         try:
@@ -112,10 +148,13 @@ class RunState:
             self._db = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
             )
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:
+            raise output_error(exc, f"Cannot open the run state {self.path}") from exc
+        except sqlite3.Error as exc:
             raise OutputError(f"Cannot open the run state {self.path}: {exc}") from exc
         try:
-            self._setup()
+            with _unavailable_as_output_error(self.path):
+                self._setup()
         except OutputError:
             self._db.close()
             raise
@@ -176,12 +215,13 @@ class RunState:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails
         # half-way because another connection started writing.
-        with self._lock:
+        with self._lock, _unavailable_as_output_error(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a failed write may have ended it
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -198,6 +238,16 @@ class RunState:
                 (time.time(), str(input_path), mode),
             )
             return int(cursor.lastrowid or 0)
+
+    def last_run(self) -> RunRecord | None:
+        """The most recent run into this folder, or None when none was recorded."""
+        rows = self._query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        r = rows[0]
+        return RunRecord(
+            r["id"], r["started_at"], r["finished_at"], r["input_path"], r["mode"], r["exit_code"]
+        )
 
     def end_run(self, run_id: int, exit_code: int) -> None:
         with self._transaction() as db:
@@ -238,7 +288,7 @@ class RunState:
         values = (
             result.po_number, result.status.value, result.error_code, result.message,
             result.supplier, result.requisition_id, result.url, result.attachments_found,
-            str(result.folder) if result.folder is not None else None, result.attempts,
+            self._stored_folder(result.folder), result.attempts,
             result.started_at, result.finished_at, result.worker,
         )  # fmt: skip
         columns = ", ".join(_RESULT_FIELDS)
@@ -260,6 +310,16 @@ class RunState:
                     for i, f in enumerate(result.files)
                 ),
             )
+
+    def _stored_folder(self, folder: Path | None) -> str | None:
+        """Folders are stored relative to ``<out>``, so a moved or differently spelled
+        output path (relative, absolute) still finds them."""
+        if folder is None:
+            return None
+        try:
+            return str(Path(os.path.abspath(folder)).relative_to(os.path.abspath(self.out)))
+        except ValueError:
+            return str(folder)
 
     def _files(self, po: str) -> list[FileResult]:
         rows = self._query(
@@ -283,7 +343,7 @@ class RunState:
             url=row["url"],
             attachments_found=row["attachments_found"],
             files=self._files(row["po_number"]),
-            folder=Path(row["folder"]) if row["folder"] is not None else None,
+            folder=self.out / row["folder"] if row["folder"] is not None else None,
             started_at=row["started_at"],
             finished_at=row["finished_at"],
             attempts=row["attempts"],
@@ -314,9 +374,18 @@ class RunState:
         )
         return {r["po_number"] for r in rows}
 
+    def known_pos(self) -> set[str]:
+        """Every PO a run into this folder has queued (finished or not)."""
+        return {r["po_number"] for r in self._query("SELECT po_number FROM pos")}
+
     def in_flight(self) -> list[str]:
         """POs marked running and never finished: a crashed run leaves these behind."""
         rows = self._query("SELECT po_number FROM pos WHERE state = 'running' ORDER BY rowid")
+        return [r["po_number"] for r in rows]
+
+    def unfinished(self) -> list[str]:
+        """POs queued or running and not finished: what a re-run would fetch first."""
+        rows = self._query("SELECT po_number FROM pos WHERE state != 'finished' ORDER BY rowid")
         return [r["po_number"] for r in rows]
 
     # --- events -------------------------------------------------------------------
@@ -329,5 +398,9 @@ class RunState:
                 (time.time(), po or "", kind, detail),
             )
 
-    def count_events(self, kind: str) -> int:
-        return int(self._query("SELECT COUNT(*) FROM events WHERE kind = ?", (kind,))[0][0])
+    def count_events(self, kind: str, since: float | None = None) -> int:
+        """Events of ``kind``, all of them or those at or after ``since`` (time.time())."""
+        rows = self._query(
+            "SELECT COUNT(*) FROM events WHERE kind = ? AND ts >= ?", (kind, since or 0.0)
+        )
+        return int(rows[0][0])

@@ -1,0 +1,86 @@
+"""``coupadl doctor``: print one line per check of :mod:`coupadl.doctor`, exit 0/10/11."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from coupadl.settings import BrowserKind
+
+_TAGS = {
+    "ok": "[green]ok  [/]",
+    "warn": "[yellow]warn[/]",
+    "fail": "[bold red]fail[/]",
+    "skip": "[dim]skip[/]",
+}
+
+
+def doctor(
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Coupa tenant URL.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+    browser: Annotated[
+        BrowserKind | None, typer.Option("--browser", help="chromium, chrome or edge.")
+    ] = None,
+    browser_binary: Annotated[
+        Path | None, typer.Option("--browser-binary", help="Browser executable.")
+    ] = None,
+    driver_path: Annotated[
+        Path | None, typer.Option("--driver-path", help="chromedriver/msedgedriver.")
+    ] = None,
+    profile_dir: Annotated[
+        Path | None, typer.Option("--profile-dir", help="Signed-in base browser profile.")
+    ] = None,
+    session_check: Annotated[
+        bool,
+        typer.Option(
+            "--session-check/--no-session-check",
+            help="Start a headless browser to see whether the saved session still works.",
+        ),
+    ] = True,
+    min_free_mb: Annotated[
+        int, typer.Option("--min-free-mb", min=0, help="Warn when the output disk has less.")
+    ] = 1024,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config file (default ./coupadl.toml).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
+) -> None:
+    """Check Python, browser and driver, profile, session, output folder and tenant.
+
+    Exit code 0: all ok; 10: warnings only; 11: a check failed (docs/troubleshooting.md).
+    """
+    # Imported here: app.py imports this module, and the command should start fast.
+    from rich.markup import escape
+
+    from coupadl.cli.app import _fail, _settings, _setup_logging, console
+    from coupadl.doctor import Level, exit_code, run_doctor
+    from coupadl.errors import CoupadlError
+
+    _setup_logging(verbose, not verbose)
+    try:
+        settings = _settings(
+            config,
+            base_url=base_url,
+            out=out,
+            browser=browser,
+            browser_binary=browser_binary,
+            driver_path=driver_path,
+            profile_dir=profile_dir,
+        )
+    except CoupadlError as exc:
+        raise _fail(exc) from None
+    checks = run_doctor(settings, session=session_check, min_free_bytes=min_free_mb * 1024**2)
+    for check in checks:
+        line = f"{_TAGS[check.level.value]} {check.name:<8} {escape(check.detail)}"
+        if check.advice and check.level in (Level.WARN, Level.FAIL):
+            line += f" [bold]->[/] {escape(check.advice)}"
+        console.print(line, soft_wrap=True, highlight=False)
+    code = exit_code(checks)
+    problems = sum(c.level in (Level.WARN, Level.FAIL) for c in checks)
+    if problems:
+        console.print(f"{problems} problem(s) found.", highlight=False)
+    else:
+        console.print("[green]Everything coupadl needs is in place.[/]")
+    raise typer.Exit(int(code))

@@ -1,0 +1,230 @@
+"""``coupadl run --dry-run``: what a run would download, without downloading it.
+
+It signs in like a run (a clone of the saved profile), opens each PO the run would
+process (the same choice: finished POs skipped, ``only_failed``, ``limit``), and lists
+the files it would save, under the names they would get (same order and collision
+rules as the processor), requisition fallback included. Nothing is downloaded and
+nothing is written to the output folder: the listing goes to the caller.
+
+Sizes: Coupa's pages do not show them (coupa-facts.md). Each size is asked for with a
+HEAD request made by the signed-in page itself (``fetch``, same origin only, so the
+session cookies never leave the browser, and a HEAD answer has no body). A file whose
+HEAD fails, is redirected, or has no Content-Length is listed with an unknown size.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from selenium.common.exceptions import WebDriverException
+
+from coupadl.browser.profile import clone_profile, ensure_not_locked, remove_clone
+from coupadl.browser.session import BrowserSession
+from coupadl.coupa.page import PageInfo, PageKind
+from coupadl.coupa.status import needs_requisition, status_for_page
+from coupadl.coupa.urls import po_id_for_number, po_url, requisition_url
+from coupadl.errors import AuthRequiredError, BrowserError, PageTimeout, RateLimitedError
+from coupadl.login import require_base_profile
+from coupadl.models import Attachment, AttachmentSource, POTask, Status
+from coupadl.output.folders import STAGING_NAME
+from coupadl.output.names import name_key, sanitize_name, unique_name
+from coupadl.processor import _open_page
+from coupadl.settings import Settings
+from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
+from coupadl.state.store import DB_NAME, STATE_DIR_NAME, RunState
+
+log = logging.getLogger(__name__)
+
+HEAD_TIMEOUT = 10.0  # seconds for all of one page's HEAD requests together
+RATE_LIMIT_TRIES = 3  # a page answered 429 is asked again after the wait Coupa names
+
+# Runs in the page: HEAD every URL at once, answer each Content-Length or null.
+_SIZES_JS = """
+const [urls, timeoutMs, done] = arguments;
+const ctl = new AbortController();
+const timer = setTimeout(() => ctl.abort(), timeoutMs);
+Promise.all(urls.map(async (url) => {
+  try {
+    const r = await fetch(url, {method: 'HEAD', credentials: 'same-origin',
+                                cache: 'no-store', signal: ctl.signal});
+    // A redirect may end on a sign-in page or another host: its length is not the file's.
+    if (!r.ok || r.redirected) return null;
+    const n = r.headers.get('content-length');
+    return n === null || n === '' ? null : Number(n);
+  } catch (e) { return null; }
+})).then((sizes) => { clearTimeout(timer); done(sizes); },
+         () => { clearTimeout(timer); done(urls.map(() => null)); });
+"""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    name: str  # as it would be saved in the PO's folder
+    source: AttachmentSource
+    size: int | None  # bytes; None when the tenant did not tell
+    url: str
+
+
+@dataclass
+class PlannedPO:
+    po_number: str
+    # What the page says: a final status it decides alone (PO_NOT_FOUND, ...), or
+    # NO_ATTACHMENTS, or "FILES" when there is something to download.
+    outcome: str
+    supplier: str = ""
+    files: list[PlannedFile] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class DryRunResult:
+    pos: list[PlannedPO]
+    skipped: int  # finished by earlier runs
+    invalid_rows: int
+
+
+def dry_run(
+    input_path: Path,
+    settings: Settings,
+    *,
+    on_po: Callable[[PlannedPO], None] | None = None,
+) -> DryRunResult:
+    """List what ``run_batch(input_path, settings)`` would download."""
+    base = settings.require_base_url()
+    plan = plan_rows(read_input(input_path))
+    tasks, skipped = _select(plan, settings)
+    result = DryRunResult([], skipped, len(plan.invalid))
+    if not tasks:
+        return result
+    profile = require_base_profile(settings)
+    ensure_not_locked(profile)
+    clone = clone_profile(profile)
+    session = BrowserSession(settings, clone)
+    try:
+        session.start()
+        session.driver.set_script_timeout(HEAD_TIMEOUT + 5)
+        for task in tasks:
+            try:
+                planned = _plan_po(session, task, settings, base)
+            except WebDriverException as exc:
+                raise BrowserError(f"the browser failed during the dry run: {exc.msg}") from exc
+            result.pos.append(planned)
+            if on_po is not None:
+                on_po(planned)
+    finally:
+        session.close()
+        remove_clone(clone)
+    return result
+
+
+def _select(plan: RunPlan, settings: Settings) -> tuple[list[POTask], int]:
+    """The run's own choice of tasks. The run state is read from a copy: even opening
+    the database in place would create files in the output folder."""
+    from coupadl.runner import pending_tasks
+
+    db = settings.out / STATE_DIR_NAME / DB_NAME
+    if db.is_file():
+        with tempfile.TemporaryDirectory(prefix="coupadl-dry-run-") as scratch:
+            copy = Path(scratch) / STATE_DIR_NAME
+            copy.mkdir()
+            for part in (db, db.with_name(DB_NAME + "-wal")):  # -wal: a run in progress
+                if part.is_file():
+                    shutil.copy2(part, copy / part.name)
+            with RunState(Path(scratch)) as state:
+                return pending_tasks(plan, state, settings)
+    tasks = [] if settings.only_failed else list(plan.tasks)
+    if settings.limit is not None:
+        tasks = tasks[: settings.limit]
+    return tasks, 0
+
+
+def _read(session: BrowserSession, url: str, base: str) -> PageInfo:
+    """The page as the processor reads it (sign-in and 429 checks included)."""
+    for attempt in range(1, RATE_LIMIT_TRIES + 1):
+        try:
+            return _open_page(session, url, base)
+        except RateLimitedError as exc:
+            if attempt == RATE_LIMIT_TRIES:
+                raise
+            log.warning("%s; waiting %.0f s", exc.message, exc.retry_after)
+            time.sleep(exc.retry_after)
+    raise AssertionError("unreachable")
+
+
+def _plan_po(session: BrowserSession, task: POTask, settings: Settings, base: str) -> PlannedPO:
+    po = task.po_number
+    with session.po_tab():
+        try:
+            page = _read(session, po_url(base, po_id_for_number(po)), base)
+        except PageTimeout as exc:
+            return PlannedPO(po, Status.TIMEOUT.value, note=exc.message)
+        except RateLimitedError as exc:
+            return PlannedPO(po, Status.FAILED.value, note=exc.message)
+        decided = status_for_page(page.kind)
+        if decided is Status.AUTH_REQUIRED:
+            raise AuthRequiredError("Coupa asked to sign in on a PO page")
+        if decided is not None:
+            return PlannedPO(po, decided.value, note=page.error_message)
+        if page.kind is not PageKind.PO:
+            return PlannedPO(po, Status.FAILED.value, note=f"unexpected page {page.title!r}")
+        planned = PlannedPO(po, "FILES", supplier=page.supplier)
+        taken = {name_key(STAGING_NAME)}  # as in the processor
+        seen: set[str] = set()
+        planned.files += _files(session, page.attachments, base, taken, seen)
+        if page.requisition_id and needs_requisition(
+            page.attachments, settings.requisition_fallback
+        ):
+            try:
+                req = _read(session, requisition_url(base, page.requisition_id), base)
+            except (PageTimeout, RateLimitedError) as exc:
+                req = PageInfo(PageKind.UNKNOWN, error_message=exc.message)
+            if req.kind is PageKind.REQUISITION:
+                planned.files += _files(session, req.attachments, base, taken, seen)
+            else:
+                planned.note = f"requisition {page.requisition_id} could not be read"
+    if not planned.files:
+        planned.outcome = Status.NO_ATTACHMENTS.value
+    return planned
+
+
+def _files(
+    session: BrowserSession,
+    attachments: Sequence[Attachment],
+    base: str,
+    taken: set[str],
+    seen: set[str],
+) -> list[PlannedFile]:
+    """The page's new attachments, named as the processor would, with their sizes."""
+    fresh = [a for a in attachments if a.url not in seen]
+    seen.update(a.url for a in fresh)
+    sizes = _sizes(session, [a.url for a in fresh], base)
+    return [
+        PlannedFile(unique_name(sanitize_name(a.name), taken), a.source, size, a.url)
+        for a, size in zip(fresh, sizes, strict=True)
+    ]
+
+
+def _sizes(session: BrowserSession, urls: list[str], base: str) -> list[int | None]:
+    """Content-Length of each URL on the tenant's own origin, asked by the page."""
+    origin = urlsplit(base)[:2]
+    asked = [u for u in urls if urlsplit(u)[:2] == origin]
+    found: dict[str, int | None] = {}
+    if asked:
+        try:
+            answer = session.driver.execute_async_script(_SIZES_JS, asked, HEAD_TIMEOUT * 1000)
+        except WebDriverException as exc:
+            log.warning("could not ask for file sizes (%s); listing them as unknown", exc.msg)
+            answer = None
+        if isinstance(answer, list) and len(answer) == len(asked):
+            found = {
+                u: int(n) if isinstance(n, int | float) else None
+                for u, n in zip(asked, answer, strict=True)
+            }
+    return [found.get(u) for u in urls]

@@ -1,0 +1,1 @@
+"""What a run leaves for machines to read: the structured (JSON lines) event log."""
