@@ -33,11 +33,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psutil
+from docsection import DOC, markers, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN = "<!-- begin: input-scale (benchmarks/input_scale.py) -->"
-END = "<!-- end: input-scale -->"
+BEGIN, END = markers("input-scale", "benchmarks/input_scale.py")
 HEADER = ["PO_NUMBER", "Supplier", "Amount", "Ordered", "Note"]
 
 
@@ -161,18 +160,6 @@ def render(results: dict[str, dict[str, object]], n: int, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    """Replace this script's section of docs/benchmarks.md, or append it."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        text = head + section.rstrip("\n") + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -201,7 +188,7 @@ def main() -> None:
     section = render(results, args.rows, command.strip())
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(BEGIN, END, section)
         print(f"written to {DOC}")
 
 

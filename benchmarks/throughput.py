@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from docsection import DOC, markers, write_section
 
 from coupadl.login import sign_in
 from coupadl.pool.monitor import TreeMemory
@@ -36,7 +37,7 @@ from coupadl.settings import load_settings
 from coupadl.simulator.check import compare_with_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = markers("throughput", "benchmarks/throughput.py")
 
 
 @dataclass
@@ -156,7 +157,7 @@ def chromium_version() -> str:
 def render(figures: list[Figures], args: argparse.Namespace, command: str) -> str:
     sequential = next(f for f in figures if f.workers == 1)
     lines = [
-        "# Benchmarks",
+        "## Throughput",
         "",
         "Written by `benchmarks/throughput.py`; the figures below come from one run of it.",
         "",
@@ -232,7 +233,7 @@ def main() -> None:
     text = render(figures, args, command)
     print(text)
     if not args.no_write:
-        DOC.write_text(text, encoding="utf-8")
+        write_section(BEGIN, END, f"{BEGIN}\n{text.rstrip()}\n{END}\n")
         print(f"written to {DOC}")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import psutil
+
+from coupadl.pool import reaper
 
 
 def write_input(path: Path, po_numbers: list[str], header: str = "PO_NUMBER") -> Path:
@@ -42,18 +43,7 @@ PROCESS_TAG_ENV = "COUPADL_TEST_PROCESS_TAG"
 
 def tagged_processes(tag: str) -> list[psutil.Process]:
     """Live processes (this one excepted) whose environment carries ``tag``."""
-    found = []
-    for proc in psutil.process_iter():
-        if proc.pid == os.getpid():
-            continue
-        try:
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-            if proc.environ().get(PROCESS_TAG_ENV) == tag:
-                found.append(proc)
-        except (psutil.Error, OSError):
-            continue  # gone, or another user's: not ours
-    return found
+    return reaper.tagged_processes(PROCESS_TAG_ENV, tag)
 
 
 def leftover_processes(tag: str, timeout: float = 10.0) -> list[str]:

@@ -32,14 +32,14 @@ OUT_ENV = "COUPADL_RUN_OUT"
 RUN_ENV = "COUPADL_RUN_ID"
 
 
-def _tagged(variable: str, value: str) -> list[psutil.Process]:
+def tagged_processes(variable: str, value: str) -> list[psutil.Process]:
     """Processes (not this one) whose environment has ``variable=value``."""
     found = []
     for proc in psutil.process_iter():
         if proc.pid == os.getpid():
             continue
         try:
-            if proc.environ().get(variable) == value:
+            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get(variable) == value:
                 found.append(proc)
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess, OSError):
             continue  # another user's process, or gone: not ours to judge
@@ -47,7 +47,7 @@ def _tagged(variable: str, value: str) -> list[psutil.Process]:
 
 
 def _kill(variable: str, value: str) -> list[int]:
-    procs = _tagged(variable, value)
+    procs = tagged_processes(variable, value)
     if procs:
         kill_tree([p.pid for p in procs])
     return [p.pid for p in procs]
@@ -55,7 +55,7 @@ def _kill(variable: str, value: str) -> list[int]:
 
 def processes_of(out: Path) -> list[psutil.Process]:
     """The live processes started by any run on ``out`` (this process excluded)."""
-    return _tagged(OUT_ENV, str(Path(out).resolve()))
+    return tagged_processes(OUT_ENV, str(Path(out).resolve()))
 
 
 def kill_leftovers(out: Path) -> list[int]:
