@@ -14,7 +14,6 @@ from coupadl.errors import OutputError
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
 from coupadl.state.store import SCHEMA_VERSION, RunState
 
-
 # The output folder as a user types it (relative); the autouse fixture runs each test
 # in its own tmp_path.
 OUT = Path("out")
