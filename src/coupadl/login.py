@@ -29,7 +29,7 @@ from coupadl.browser.profile import (
 )
 from coupadl.browser.session import BrowserSession
 from coupadl.coupa.page import PageKind, parse_page
-from coupadl.coupa.signin import EMAIL_SELECTOR, PASSWORD_SELECTOR
+from coupadl.coupa.signin import EMAIL_SELECTOR, PASSWORD_SELECTOR, REFUSED_SELECTOR
 from coupadl.coupa.urls import is_sign_in_url, same_tenant
 from coupadl.errors import AuthRequiredError, BrowserError
 from coupadl.settings import Settings
@@ -120,14 +120,34 @@ def _open_tenant(session: BrowserSession, base: str) -> str:
         raise _unreachable(base, first_line) from exc
 
 
-def _wait_until_signed_in(session: BrowserSession, base: str, timeout: float) -> str:
-    """Poll until the browser shows a tenant page past sign-in; never a fixed delay."""
+def _refused(session: BrowserSession, base: str) -> str | None:
+    """The form's message when Coupa refused the typed credentials, else None."""
+    if not is_sign_in_url(session.driver.current_url, base):
+        return None
+    alerts = session.driver.find_elements(By.CSS_SELECTOR, REFUSED_SELECTOR)
+    texts = [a.text.strip() for a in alerts if a.text.strip()]
+    return texts[0] if texts else None
+
+
+def _wait_until_signed_in(
+    session: BrowserSession, base: str, timeout: float, *, form_filled: bool = False
+) -> str:
+    """Poll until the browser shows a tenant page past sign-in; never a fixed delay.
+
+    After filling the native form with the configured credentials, a refusal ends the
+    wait at once: nobody is there to type them again."""
     deadline = time.monotonic() + timeout
     where = ""
     while time.monotonic() < deadline:
         landed = None
         try:
             where = session.driver.current_url
+            refusal = _refused(session, base) if form_filled else None
+            if refusal:
+                raise AuthRequiredError(
+                    f"Coupa refused the configured username and password: {refusal} "
+                    "Check COUPA_USERNAME / COUPA_PASSWORD (or sign in with 'coupadl login')."
+                )
             landed = _coupa_page_url(session, base)
         except NoSuchWindowException as exc:
             # The person closed the tab we watched; follow another one if any is left.
@@ -178,9 +198,10 @@ def sign_in(settings: Settings, *, timeout: float = 600.0) -> LoginOutcome:
     profile.mkdir(parents=True, exist_ok=True, mode=0o700)
     ensure_not_locked(profile)
     with BrowserSession(settings, profile) as session:
+        form_filled = False
         if is_sign_in_url(_open_tenant(session, base), base):
             if settings.username and settings.password:
-                _fill_native_form(session, settings.username, settings.password)
+                form_filled = _fill_native_form(session, settings.username, settings.password)
             elif settings.headless:
                 # No window to type in: only an SSO that needs nobody (Windows
                 # integrated sign-in, a remembered IdP session) can finish.
@@ -191,7 +212,7 @@ def sign_in(settings: Settings, *, timeout: float = 600.0) -> LoginOutcome:
                 )
             else:
                 log.info("sign in to Coupa in the browser window; waiting up to %.0f s", timeout)
-        landed = _wait_until_signed_in(session, base, timeout)
+        landed = _wait_until_signed_in(session, base, timeout, form_filled=form_filled)
         log.info("signed in: the browser reached %s", urlsplit(landed).path or "/")
         cookies = session.export_cookies()
     _wait_until_closed(profile)

@@ -8,6 +8,7 @@ from :class:`BrowserHandler`), so the caller can restart it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -259,17 +260,20 @@ def _download_all(
             state.errors.append(exc.message)
             continue
         started.append((attachment, name, staging, problem))
-    for attachment, name, staging, problem in started:
-        _collect(attachment, name, staging, work, settings, state, problem)
+    for number, (attachment, name, staging, problem) in enumerate(started, start=1):
+        stage = f"downloading {number} of {len(started)}"
+        progress(stage)
+        # Bytes arriving count as progress: a long download is not a hung worker.
+        keepalive = functools.partial(progress, stage)
+        _collect(attachment, name, staging, work, settings, state, problem, keepalive)
 
 
 def _problem_of(session: BrowserSession, staging: Path, name: str) -> Callable[[], str | None]:
     """What the browser says went wrong with the download into ``staging``, if anything
     (a redirect refused, the connection lost): the waits stop at once on it."""
-    check = getattr(session, "download_problem", None)  # test doubles may not have it
 
     def problem() -> str | None:
-        reason = check(staging) if check is not None else None
+        reason = session.download_problem(staging)
         return f"{name}: {reason}" if reason else None
 
     return problem
@@ -283,6 +287,7 @@ def _collect(
     settings: Settings,
     state: _Downloads,
     problem: Callable[[], str | None] | None = None,
+    on_growth: Callable[[], None] | None = None,
 ) -> None:
     try:
         path = wait_for_complete(
@@ -290,6 +295,7 @@ def _collect(
             stall_timeout=settings.download_stall_timeout,
             total_timeout=settings.download_timeout,
             abort=problem,
+            on_growth=on_growth,
         )
         # Before verifying: a .txt or .html "file" may be the sign-in page, which
         # the extension check alone would accept.

@@ -227,7 +227,9 @@ def test_sequential_ctrl_c_once_finishes_the_po_in_flight(
     term = Terminal([*argv, "--sequential"], tmp_path)
     term.wait_for(lambda t: (progress_count(t) or 0) >= 1 and "coupadl run: sequential" in t)
     slow_knobs(page_latency=4.0)
-    screen = term.wait_for(lambda t: bool(re.search(r"seq\s+PO\d+\s+navigating\s+0:0[1-3]", t)))
+    # Any PO on its (now slow) page: if it moves on before the Ctrl+C lands, the next one
+    # is the one in flight, and the assertions below hold for both.
+    screen = term.wait_for(lambda t: bool(re.search(r"seq\s+PO\d+\s+navigating", t)))
     in_flight = re.search(r"seq\s+PO(\d+)\s+navigating", screen)
     assert in_flight is not None
 

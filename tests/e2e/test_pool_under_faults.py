@@ -118,7 +118,10 @@ def test_killed_worker_or_browser_mid_run_loses_nothing(
     assert compare_with_manifest(settings.out, manifest) == []
     assert outcome.exit_code is ExitCode.OK
     report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
-    assert report["worker_restarts"] >= 1
+    if victim == "worker process":
+        # A killed browser may instead be found dead by an idle check, its worker then
+        # left out of dispatch: nothing is lost either way, but no restart is certain.
+        assert report["worker_restarts"] >= 1
     # Every retry is one more attempt of some PO.
     assert sum(p["attempts"] - 1 for p in report["pos"]) == report["retries"]
     assert not orphans(before)

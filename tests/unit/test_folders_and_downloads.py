@@ -88,6 +88,26 @@ def test_wait_for_start_and_complete_follow_a_crdownload(tmp_path: Path) -> None
     assert verified.sha256 == hashlib.sha256(pdf).hexdigest()
 
 
+def test_a_growing_download_reports_progress(tmp_path: Path) -> None:
+    # The pool kills a worker that reports no progress for task_timeout: bytes arriving
+    # must count, or one long download would read as a hung worker.
+    partial = tmp_path / "a.pdf.crdownload"
+
+    def download() -> None:
+        for size in (1, 4, 8):
+            partial.write_bytes(b"%PDF-1.4"[:size])
+            time.sleep(0.3)
+        partial.rename(tmp_path / "a.pdf")
+
+    grew: list[int] = []
+    thread = threading.Thread(target=download)
+    thread.start()
+    wait_for_start(tmp_path, timeout=5)
+    wait_for_complete(tmp_path, stall_timeout=5, total_timeout=10, on_growth=lambda: grew.append(1))
+    thread.join()
+    assert grew
+
+
 def test_download_that_never_starts_times_out(tmp_path: Path) -> None:
     with pytest.raises(DownloadTimeout, match="did not start"):
         wait_for_start(tmp_path, timeout=0.2)

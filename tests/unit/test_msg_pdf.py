@@ -634,6 +634,9 @@ class _FakeSession:
     def refused_download(self) -> str | None:
         return None
 
+    def download_problem(self, folder: Path) -> str | None:
+        return None  # this fake's downloads never fail
+
 
 @pytest.mark.parametrize("msg_to_pdf", [True, False])
 def test_process_po_converts_before_the_folder_gets_its_final_name(

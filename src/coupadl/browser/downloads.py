@@ -86,12 +86,14 @@ def wait_for_complete(
     total_timeout: float,
     clock: Callable[[], float] = time.monotonic,
     abort: Callable[[], str | None] | None = None,
+    on_growth: Callable[[], None] | None = None,
 ) -> Path:
     """Wait until ``folder`` holds exactly one finished file and no partial one.
 
     Fails when the download grows by nothing for ``stall_timeout`` seconds (a stalled
     or dropped connection) or runs longer than ``total_timeout``, or at once with a
     :class:`DownloadError` when ``abort`` gives a reason (the browser gave up on it).
+    ``on_growth`` is called each time the download has grown.
     """
     start = clock()
     last_size, last_change = -1, start
@@ -106,6 +108,8 @@ def wait_for_complete(
         now = clock()
         size = _bytes_in(entries)
         if size != last_size:
+            if on_growth is not None and last_size >= 0:
+                on_growth()
             last_size, last_change = size, now
         if now - last_change >= stall_timeout:
             raise DownloadTimeout(f"the download stalled at {size} bytes for {stall_timeout:.0f} s")

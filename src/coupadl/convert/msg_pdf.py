@@ -26,6 +26,7 @@ from coupadl.convert.errors import ConversionError, FontMissingError, InvalidMes
 from coupadl.convert.message import EmailContent, EmbeddedItem, read_msg
 from coupadl.convert.names import embedded_name, is_msg_name, pdf_name_for
 from coupadl.convert.pdf import PdfFont, default_font, render_pdf
+from coupadl.output.folders import WORK_SUFFIX
 from coupadl.output.names import name_key, unique_name
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,8 @@ def convert_folder(
 def _convert_one(
     msg: Path, overwrite: bool, protected: frozenset[str], taken: set[str], font: PdfFont | None
 ) -> MsgConversion:
-    where = f"{msg.parent.name}/{msg.name}"
+    # The folder is still PO<n>__WORK here; name the PO, not the temporary folder.
+    where = f"{msg.parent.name.removesuffix(WORK_SUFFIX)}: {msg.name}"
     try:
         return convert_msg(msg, overwrite=overwrite, protected=protected, taken=taken, font=font)
     except InvalidMessageError as exc:

@@ -6,6 +6,8 @@ signs in there by hand in ``coupadl login``, so only the native form is automate
 
 EMAIL_SELECTOR = "#user_email"
 PASSWORD_SELECTOR = "#user_password"
+# The message the form shows when it refuses the email or password.
+REFUSED_SELECTOR = ".flash_error, [role='alert']"
 
 # Bytes only Coupa's sign-in page carries: a "file" holding them is that page,
 # served because the session expired between listing and downloading.
