@@ -142,18 +142,22 @@ def test_pool_rows_come_from_the_pool_status_while_watched() -> None:
     assert progress.snapshot().workers == ()
 
 
-def test_first_ctrl_c_asks_to_finish_the_second_aborts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_first_ctrl_c_asks_to_finish_the_second_aborts() -> None:
     # graceful_interrupts defers to a SIGINT handler someone else installed; start from
     # Python's own, whatever an earlier test in this process left behind.
-    monkeypatch.setattr(signal, "getsignal", lambda _sig: signal.default_int_handler)
-    counts: list[int] = []
-    with graceful_interrupts(counts.append) as stop:
-        os.kill(os.getpid(), signal.SIGINT)
-        assert stop.wait(5)
-        with pytest.raises(KeyboardInterrupt):
+    left_behind = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        counts: list[int] = []
+        with graceful_interrupts(counts.append) as stop:
             os.kill(os.getpid(), signal.SIGINT)
-            threading.Event().wait(5)  # the handler raises here, in the main thread
-    assert counts == [1, 2]
+            assert stop.wait(5)
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+                threading.Event().wait(5)  # the handler raises here, in the main thread
+        assert counts == [1, 2]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, left_behind)
 
 
 def test_only_failed_picks_what_earlier_runs_queued_and_did_not_finish(tmp_path: Path) -> None:
