@@ -127,8 +127,12 @@ def _stop_reaper(reaper: subprocess.Popen[bytes] | None) -> None:
 
 def main(run_id: str) -> int:
     """Block until the run's pipe closes, then kill whatever of the run is left."""
-    # Ctrl+C in a terminal reaches the whole process group; the run handles it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl+C, a closed terminal (SIGHUP) or a SIGTERM to the process group reach the
+    # reaper too; it must outlive the run to clean up after it, and it exits by itself
+    # once the run's pipe closes.
+    for name in ("SIGINT", "SIGHUP", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     with contextlib.suppress(OSError):
         while sys.stdin.buffer.read(4096):
             pass
