@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import zipfile
 from pathlib import Path
 
 import psutil
@@ -58,3 +60,24 @@ def leftover_processes(tag: str, timeout: float = 10.0) -> list[str]:
         except psutil.Error:
             continue
     return described
+
+
+def cache_formula_values(path: Path, values: dict[str, str]) -> None:
+    """Give formula cells the value Excel would have cached when saving the file.
+
+    openpyxl writes formulas with an empty ``<v/>``; Excel writes the last result there.
+    """
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, value in values.items():
+        xml, n = re.subn(
+            rf'<c r="{ref}"><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>',
+            lambda m, v=value, r=ref: f'<c r="{r}" t="str"><f>{m.group(1)}</f><v>{v}</v></c>',
+            xml,
+        )
+        assert n == 1, ref
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from typer.testing import CliRunner
 
 from coupadl.cli.app import app
 from coupadl.errors import ExitCode
+from helpers import cache_formula_values
 
 pytestmark = pytest.mark.browser
 
@@ -94,24 +93,6 @@ def test_latin1_csv_with_duplicates_blank_rows_and_invalid_numbers(
     assert rows[0]["AttachmentName"] == rows[1]["AttachmentName"] == rows[2]["AttachmentName"]
 
 
-def _cache(path: Path, values: dict[str, str]) -> None:
-    """Give formula cells the value Excel caches when it saves the file."""
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
-    xml = parts["xl/worksheets/sheet1.xml"].decode()
-    for ref, value in values.items():
-        xml, n = re.subn(
-            rf'<c r="{ref}"><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>',
-            lambda m, v=value, r=ref: f'<c r="{r}" t="str"><f>{m.group(1)}</f><v>{v}</v></c>',
-            xml,
-        )
-        assert n == 1, ref
-    parts["xl/worksheets/sheet1.xml"] = xml.encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-
-
 def test_excel_formulas_and_dates(sim: Any, make_settings: Any, tmp_path: Path) -> None:
     from datetime import datetime
 
@@ -126,7 +107,7 @@ def test_excel_formulas_and_dates(sim: Any, make_settings: Any, tmp_path: Path) 
     sheet.append([datetime(2025, 1, 2), None, "a date where the PO should be"])
     path = tmp_path / "in.xlsx"
     book.save(path)
-    _cache(path, {"A2": f"PO{first}"})
+    cache_formula_values(path, {"A2": f"PO{first}"})
     settings = make_settings()
 
     result = _run(path, settings)

@@ -8,8 +8,6 @@ import builtins
 import csv
 import io
 import logging
-import re
-import zipfile
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from typer.testing import CliRunner
 from coupadl.cli.app import app
 from coupadl.errors import ExitCode, InputFileError
 from coupadl.spreadsheet.reader import plan_rows, read_input
+from helpers import cache_formula_values
 
 BASE = ["--base-url", "http://127.0.0.1:9"]  # never contacted: no valid PO reaches a browser
 
@@ -33,27 +32,6 @@ def write_xlsx(path: Path, rows: list[list[object]], sheet: str = "PO_Data") -> 
         book.active.append(row)
     book.save(path)
     return path
-
-
-def cache_formula_values(path: Path, values: dict[str, str]) -> None:
-    """Give formula cells the value Excel would have cached when saving the file.
-
-    openpyxl writes formulas with an empty ``<v/>``; Excel writes the last result there.
-    """
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
-    xml = parts["xl/worksheets/sheet1.xml"].decode()
-    for ref, value in values.items():
-        xml, n = re.subn(
-            rf'<c r="{ref}"><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>',
-            lambda m, v=value, r=ref: f'<c r="{r}" t="str"><f>{m.group(1)}</f><v>{v}</v></c>',
-            xml,
-        )
-        assert n == 1, ref
-    parts["xl/worksheets/sheet1.xml"] = xml.encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
 
 
 def locked(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
