@@ -19,10 +19,12 @@ from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from coupadl.errors import ExitCode
 from coupadl.models import POResult
+from coupadl.progress import RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.runner import RunOutcome, run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.faults import Knobs
@@ -75,6 +77,31 @@ def tag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     return value
 
 
+class Live(RunListener):
+    """What a watcher sees of a run while it goes: the results so far, and the pid of
+    each pool worker that is ready (from the pool's "worker_started" events)."""
+
+    def __init__(self) -> None:
+        self.results: list[POResult] = []
+        self.worker_pids: dict[str, int] = {}
+
+    def event(self, event: RunEvent) -> None:
+        if event.kind == "worker_started":
+            self.worker_pids[event.worker_id] = int(event.data["pid"])
+
+    def po_finished(self, result: POResult, snapshot: RunSnapshot) -> None:
+        self.results.append(result)
+
+    def when(self, count: int, timeout: float = 120.0) -> None:
+        """Wait (on a watcher thread) until ``count`` POs have finished."""
+        wait_until(lambda: len(self.results) >= count, timeout)
+
+    def working_worker(self) -> psutil.Process:
+        """The process of the worker that finished the latest PO: ready, and sure to be
+        given more POs while any are left (a worker still starting may never be)."""
+        return psutil.Process(self.worker_pids[self.results[-1].worker])
+
+
 @dataclass
 class FaultRun:
     outcome: RunOutcome
@@ -89,27 +116,24 @@ def run(
     sim: SimulatorServer,
     settings: Any,
     tmp_path: Path,
-    watch: Callable[[list[POResult]], None] | None = None,
+    watch: Callable[[Live], None] | None = None,
 ) -> FaultRun:
     """Every PO of ``sim`` through ``run_batch``; ``watch`` runs on a thread meanwhile and
-    sees the results as they come (to cause trouble mid-run)."""
-    results: list[POResult] = []
+    sees the run as it goes (to cause trouble mid-run)."""
+    live = Live()
+    monitor = RunProgress()
+    monitor.add_listener(live)
     thread = None
     if watch is not None:
-        thread = threading.Thread(target=watch, args=(results,), daemon=True)
+        thread = threading.Thread(target=watch, args=(live,), daemon=True)
         thread.start()
     pos = list(sim.manifest()["pos"])
-    outcome = run_batch(write_input(tmp_path / "in.csv", pos), settings, on_result=results.append)
+    outcome = run_batch(write_input(tmp_path / "in.csv", pos), settings, monitor=monitor)
     if thread is not None:
         # Wait it out (its waits are bounded), so no knob changes after the test's end.
         thread.join()
     report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
-    return FaultRun(outcome, report, results)
-
-
-def when(results: list[POResult], count: int, timeout: float = 120.0) -> None:
-    """Wait (on a watcher thread) until ``count`` POs have finished."""
-    wait_until(lambda: len(results) >= count, timeout)
+    return FaultRun(outcome, report, live.results)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 120.0) -> bool:

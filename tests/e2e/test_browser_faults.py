@@ -17,21 +17,13 @@ import psutil
 import pytest
 
 import faultkit
-from coupadl.models import POResult
 from coupadl.simulator.server import SimulatorServer
-from faultkit import FAST, assert_nothing_lost, run, when
+from faultkit import FAST, Live, assert_nothing_lost, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 # The kit's fixtures, for this module: a small simulator, calm knobs, process tagging.
 sim, calm, tag = faultkit.sim, faultkit.calm, faultkit.tag
-
-
-def first_worker() -> psutil.Process:
-    workers = [
-        p for p in psutil.Process().children() if any("spawn_main" in a for a in p.cmdline())
-    ]
-    return min(workers, key=lambda p: p.create_time())
 
 
 def driver_of(worker: psutil.Process) -> psutil.Process:
@@ -56,9 +48,9 @@ def test_chromedriver_or_tabs_dying_mid_run_lose_nothing(
     settings = make_settings(**FAST)
     killed: list[int] = []
 
-    def trouble(results: list[POResult]) -> None:
-        when(results, 2)
-        worker = first_worker()
+    def trouble(live: Live) -> None:
+        live.when(2)
+        worker = live.working_worker()
         targets = [driver_of(worker)] if victim == "chromedriver" else renderers_of(worker)
         for target in targets:
             killed.append(target.pid)
@@ -82,9 +74,9 @@ def test_a_hung_webdriver_call_is_ended_by_the_task_timeout(
     settings = make_settings(**FAST, task_timeout=5)
     stopped: list[int] = []
 
-    def trouble(results: list[POResult]) -> None:
-        when(results, 2)
-        worker = first_worker()
+    def trouble(live: Live) -> None:
+        live.when(2)
+        worker = live.working_worker()
         target = driver_of(worker) if frozen == "chromedriver" else browser_of(worker)
         stopped.append(target.pid)
         os.kill(target.pid, signal.SIGSTOP)

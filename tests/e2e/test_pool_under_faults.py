@@ -16,15 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from coupadl.errors import ExitCode
 from coupadl.models import POResult, POTask
 from coupadl.pool import PersistentWorkerPool, PoolConfig, Priority
+from coupadl.progress import RunProgress
 from coupadl.runner import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
+from faultkit import Live
 from helpers import browser_pids, orphans, write_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -44,12 +45,6 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     clones.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(clones))
     return clones
-
-
-def worker_processes() -> list[psutil.Process]:
-    return [
-        p for p in psutil.Process().children() if any("spawn_main" in part for part in p.cmdline())
-    ]
 
 
 def kill_after(results: list[POResult], count: int, action: Any) -> threading.Thread:
@@ -90,11 +85,15 @@ def test_killed_worker_or_browser_mid_run_loses_nothing(
     manifest = sim.manifest()
     before = browser_pids()
     settings = make_settings(workers=2)
-    results: list[POResult] = []
+    live = Live()
+    monitor = RunProgress()
+    monitor.add_listener(live)
     killed: list[int] = []
 
     def kill() -> None:
-        worker = worker_processes()[0]
+        # A worker that has finished a PO: one still starting would be replaced without
+        # counting as a restart.
+        worker = live.working_worker()
         if victim == "worker process":
             target = worker
         else:
@@ -105,13 +104,12 @@ def test_killed_worker_or_browser_mid_run_loses_nothing(
         killed.append(target.pid)
         target.kill()
 
-    watcher = kill_after(results, 5, kill)
+    watcher = kill_after(live.results, 5, kill)
     outcome = run_batch(
-        write_input(tmp_path / "in.csv", list(manifest["pos"])),
-        settings,
-        on_result=results.append,
+        write_input(tmp_path / "in.csv", list(manifest["pos"])), settings, monitor=monitor
     )
     watcher.join()
+    results = live.results
 
     assert killed, "nothing was killed"
     assert sorted(r.po_number for r in results) == sorted(manifest["pos"]), "each PO once"

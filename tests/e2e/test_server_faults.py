@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 import faultkit
-from coupadl.models import POResult
 from coupadl.simulator.server import SimulatorServer
-from faultkit import FAST, assert_nothing_lost, events, run, wait_until, when
+from faultkit import FAST, Live, assert_nothing_lost, events, run, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -30,7 +29,7 @@ def test_bursts_of_500_on_files_and_pages_are_retried(
     def faults() -> list[dict[str, Any]]:
         return sim.timeline()["faults"]
 
-    def trouble(results: list[POResult]) -> None:
+    def trouble(live: Live) -> None:
         # Two file downloads fail, then (once they have) two page loads.
         sim.control(fault_scope="files", burst_500=2)
         wait_until(lambda: len(faults()) >= 2)
@@ -54,8 +53,8 @@ def test_429_pauses_every_worker_for_the_retry_after(
     settings = make_settings(**{**FAST, "workers": workers})
     sim.control(retry_after=retry_after)
 
-    def trouble(results: list[POResult]) -> None:
-        when(results, 2)
+    def trouble(live: Live) -> None:
+        live.when(2)
         sim.control(fault_scope="pages", burst_429=1)
 
     done = run(sim, settings, tmp_path, trouble)
@@ -125,7 +124,7 @@ def test_pages_that_never_finish_loading(
     settings = make_settings(**FAST)
     sim.control(script_delay=30, page_latency=600)
 
-    def trouble(results: list[POResult]) -> None:
+    def trouble(live: Live) -> None:
         wait_until(lambda: sum(sim.stats()["pos"].values()) >= 2)
         sim.control(page_latency=0)
 
