@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 import zipfile
 from pathlib import Path
@@ -40,6 +41,13 @@ def orphans(before: set[int], timeout: float = 10.0) -> set[int]:
 # Set in the test process, so every process a run starts (workers, drivers, browsers)
 # inherits it: leftovers of THIS test are found even after they were re-parented, and
 # other people's browsers on a shared machine are never mistaken for ours.
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must see Ctrl+C as in a person's terminal. A test
+    run started in the background (``cmd &`` from a script, as CI may do) has SIGINT
+    ignored, and a child inherits that: coupadl then rightly leaves Ctrl+C alone."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 PROCESS_TAG_ENV = "COUPADL_TEST_PROCESS_TAG"
 
 

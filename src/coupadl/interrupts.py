@@ -1,9 +1,10 @@
 """Ctrl+C for the one-browser path, with the pool's meaning: the first one lets the PO in
 flight finish (nothing new starts), the second aborts at once (KeyboardInterrupt).
 
-The pool path reads the same two presses from the KeyboardInterrupt Python raises (see
-pool/run.py), because its main thread only waits; here the main thread is the one driving
-the browser, and an exception in the middle of a download would waste that PO.
+The pool path hands the same two presses to the pool (see pool/signals.py); here the
+main thread is the one driving the browser, and a KeyboardInterrupt in the middle of a
+download would waste that PO. Both leave SIGINT alone when the process was started with
+it ignored (nohup, a script's "cmd &").
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ def graceful_interrupts(
     Off the main thread, or when someone else already handles SIGINT, nothing changes:
     the event is never set and Ctrl+C interrupts as before."""
     stop = threading.Event()
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    current = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or (
+        current is not signal.default_int_handler
     ):
+        if current == signal.SIG_IGN:
+            log.info("SIGINT is ignored in this process: it will not stop the run")
         yield stop
         return
     count = 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from coupadl.observability.jsonlog import COMMON_KEYS, EVENT_KEYS
 from coupadl.runner import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
-from helpers import write_input
+from helpers import default_sigint, write_input
 
 pytestmark = [
     pytest.mark.browser,
@@ -76,13 +75,6 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def _default_sigint() -> None:
-    """Ctrl+C as in a person's terminal. A test run started in the background (``cmd &``
-    from a script, as CI may do) has SIGINT ignored, and a child inherits that: coupadl
-    then rightly leaves Ctrl+C alone, and the test would see nothing happen."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 class Terminal:
     """A command in a pty of ROWS x COLS, its output fed to an emulated screen."""
 
@@ -91,7 +83,7 @@ class Terminal:
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(
             argv[0], argv[1:], cwd=str(cwd), env=child_env(), dimensions=(ROWS, COLS),
-            preexec_fn=_default_sigint,
+            preexec_fn=default_sigint,
         )  # fmt: skip
         self.screens: list[str] = []  # every screen seen, for the assertions' messages
         self.raw = b""
@@ -223,12 +215,6 @@ def test_ctrl_c_once_finishes_twice_aborts_then_a_rerun_loses_nothing(
     assert not set(sim.stats()["pos"]) & finished_before, "finished POs were fetched again"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open bug: in two full CI runs (never alone) the display froze right after the "
-    "first Ctrl+C of a --sequential run, a suspected lock cycle between the interrupt "
-    "thread's log line and the dashboard; see the session note on issue 5",
-)
 def test_sequential_ctrl_c_once_finishes_the_po_in_flight(
     sim: SimulatorServer,
     make_settings: Any,

@@ -26,7 +26,7 @@ from coupadl.runner import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
 from faultkit import Live
-from helpers import browser_pids, orphans, write_input
+from helpers import browser_pids, default_sigint, orphans, write_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -149,7 +149,9 @@ def test_sigint_mid_run_then_rerun_completes_without_refetching(
         "--browser-binary", str(settings.browser_binary),
         "--driver-path", str(settings.driver_path),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=default_sigint
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if (settings.out / ".coupadl" / "state.db").exists() and len(

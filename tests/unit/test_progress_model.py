@@ -3,15 +3,19 @@ path's Ctrl+C handling; --only-failed's choice of POs from a real run state."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
+from unittest.mock import Mock
 
 import pytest
 
 from coupadl.interrupts import graceful_interrupts
 from coupadl.models import POResult, POTask, Status
+from coupadl.pool import install_signal_handlers
 from coupadl.progress import Phase, RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.runner import pending_tasks
 from coupadl.settings import load_settings
@@ -156,6 +160,34 @@ def test_first_ctrl_c_asks_to_finish_the_second_aborts() -> None:
                 threading.Event().wait(5)  # the handler raises here, in the main thread
         assert counts == [1, 2]
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, left_behind)
+
+
+def test_ctrl_c_started_ignored_stays_ignored_on_both_paths(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # nohup, or "coupadl run ... &" from a script: SIGINT arrives ignored, and the run
+    # must not take it back, neither one browser nor the pool.
+    left_behind = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pool = Mock()
+    try:
+        with caplog.at_level(logging.INFO):
+            with graceful_interrupts() as stop:
+                assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+                os.kill(os.getpid(), signal.SIGINT)
+                assert not stop.wait(0.2)
+            restore = install_signal_handlers(pool)
+            try:
+                assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)
+            finally:
+                restore()
+        pool.request_shutdown.assert_not_called()
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        said = [r.getMessage() for r in caplog.records]
+        assert said.count("SIGINT is ignored in this process: it will not stop the run") == 2
     finally:
         signal.signal(signal.SIGINT, left_behind)
 

@@ -24,8 +24,9 @@ def _signals() -> list[signal.Signals]:
 def install_signal_handlers(
     pool: PersistentWorkerPool, on_signal: Callable[[int], None] | None = None
 ) -> Callable[[], None]:
-    """Route SIGINT/SIGTERM (and SIGBREAK on Windows) to the pool; returns a function that
-    puts the previous handlers back. Call from the main thread (Python's rule).
+    """Route SIGINT/SIGTERM (and SIGBREAK on Windows) to the pool, except those this
+    process was started with ignored; returns a function that puts the previous handlers
+    back. Call from the main thread (Python's rule).
     ``on_signal(count)`` is told of each signal (1: graceful stop, 2+: abort).
 
     The handler itself only counts and hands over to a thread started here: a signal
@@ -64,6 +65,11 @@ def install_signal_handlers(
 
     threading.Thread(target=reactor, name="coupadl-signals", daemon=True).start()
     for sig in _signals():
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            # Started with it ignored (nohup, a script's "cmd &"): whoever started us
+            # chose that, as the one-browser path respects too (coupadl/interrupts.py).
+            logger.info("%s is ignored in this process: it will not stop the run", sig.name)
+            continue
         previous[sig] = signal.signal(sig, handle)
 
     def restore() -> None:
