@@ -20,44 +20,64 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 
+def stop_signals() -> list[signal.Signals]:
+    """The signals that stop a run: Ctrl+C, SIGTERM, and Ctrl+Break on Windows."""
+    names = ["SIGINT", "SIGTERM", "SIGBREAK"]
+    return [getattr(signal, name) for name in names if hasattr(signal, name)]
+
+
+def started_ignored(sig: signal.Signals) -> bool:
+    """True (and logged) when ``sig`` is ignored in this process. Whoever started us chose
+    that (nohup, a script's "cmd &"): the run leaves it ignored."""
+    if signal.getsignal(sig) != signal.SIG_IGN:
+        return False
+    log.info("%s is ignored in this process: it will not stop the run", sig.name)
+    return True
+
+
 @contextmanager
 def graceful_interrupts(
     on_interrupt: Callable[[int], None] | None = None,
 ) -> Iterator[threading.Event]:
-    """Within the block, the first SIGINT sets the yielded event, the second raises
-    KeyboardInterrupt. ``on_interrupt(count)`` is told of each, on a thread of its own.
-    Off the main thread, or when someone else already handles SIGINT, nothing changes:
-    the event is never set and Ctrl+C interrupts as before."""
+    """Within the block, the first SIGINT or SIGTERM sets the yielded event, the second
+    raises KeyboardInterrupt. ``on_interrupt(count)`` is told of each, on a thread of its
+    own. Off the main thread nothing changes; neither does a signal that is ignored or
+    that someone else already handles."""
     stop = threading.Event()
-    current = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or (
-        current is not signal.default_int_handler
-    ):
-        if current == signal.SIG_IGN:
-            log.info("SIGINT is ignored in this process: it will not stop the run")
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    ours = [
+        sig
+        for sig in stop_signals()
+        if not started_ignored(sig)
+        and signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL)
+    ]
+    if not ours:
         yield stop
         return
     count = 0
     # The handler runs between two bytecodes of the main thread, maybe half-way through
     # a log line under the dashboard: it only queues (SimpleQueue.put is reentrant) and a
     # thread does the logging and the telling.
-    presses: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    presses: queue.SimpleQueue[tuple[int, str] | None] = queue.SimpleQueue()
 
     def handle(signum: int, frame: FrameType | None) -> None:
         nonlocal count
         count += 1
-        presses.put(count)
+        presses.put((count, signal.Signals(signum).name))
         if count == 1:
             stop.set()
             return
         raise KeyboardInterrupt
 
     def react() -> None:
-        while (n := presses.get()) is not None:
+        while (press := presses.get()) is not None:
+            n, name = press
             if n == 1:
-                log.warning("interrupted: finishing the PO in flight (Ctrl+C again to abort)")
+                log.warning("%s: finishing the PO in flight (Ctrl+C again to abort)", name)
             else:
-                log.warning("interrupted again: aborting")
+                log.warning("%s again: aborting", name)
             if on_interrupt is not None:
                 try:
                     on_interrupt(n)
@@ -66,10 +86,11 @@ def graceful_interrupts(
 
     reactor = threading.Thread(target=react, name="coupadl-interrupts", daemon=True)
     reactor.start()
-    previous = signal.signal(signal.SIGINT, handle)
+    previous = {sig: signal.signal(sig, handle) for sig in ours}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
         presses.put(None)
         reactor.join(2.0)  # so the interrupts are reported before the run's end

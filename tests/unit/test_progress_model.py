@@ -146,22 +146,29 @@ def test_pool_rows_come_from_the_pool_status_while_watched() -> None:
     assert progress.snapshot().workers == ()
 
 
-def test_first_ctrl_c_asks_to_finish_the_second_aborts() -> None:
-    # graceful_interrupts defers to a SIGINT handler someone else installed; start from
-    # Python's own, whatever an earlier test in this process left behind.
-    left_behind = signal.signal(signal.SIGINT, signal.default_int_handler)
+@pytest.mark.skipif(os.name == "nt", reason="os.kill(SIGTERM) terminates at once on Windows")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_first_stop_signal_asks_to_finish_the_second_aborts(sig: signal.Signals) -> None:
+    # graceful_interrupts defers to a handler someone else installed; start from Python's
+    # own, whatever an earlier test in this process left behind.
+    left_behind = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    }
     try:
         counts: list[int] = []
         with graceful_interrupts(counts.append) as stop:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), sig)
             assert stop.wait(5)
             with pytest.raises(KeyboardInterrupt):
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), sig)
                 threading.Event().wait(5)  # the handler raises here, in the main thread
         assert counts == [1, 2]
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
-        signal.signal(signal.SIGINT, left_behind)
+        for each, handler in left_behind.items():
+            signal.signal(each, handler)
 
 
 def test_ctrl_c_started_ignored_stays_ignored_on_both_paths(

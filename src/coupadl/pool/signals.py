@@ -11,14 +11,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from coupadl.interrupts import started_ignored, stop_signals
 from coupadl.pool.pool import PersistentWorkerPool
 
 logger = logging.getLogger(__name__)
-
-
-def _signals() -> list[signal.Signals]:
-    names = ["SIGINT", "SIGTERM", "SIGBREAK"]  # SIGBREAK: Ctrl+Break on Windows
-    return [getattr(signal, name) for name in names if hasattr(signal, name)]
 
 
 def install_signal_handlers(
@@ -64,13 +60,9 @@ def install_signal_handlers(
             pool.request_shutdown(graceful=False)
 
     threading.Thread(target=reactor, name="coupadl-signals", daemon=True).start()
-    for sig in _signals():
-        if signal.getsignal(sig) == signal.SIG_IGN:
-            # Started with it ignored (nohup, a script's "cmd &"): whoever started us
-            # chose that, as the one-browser path respects too (coupadl/interrupts.py).
-            logger.info("%s is ignored in this process: it will not stop the run", sig.name)
-            continue
-        previous[sig] = signal.signal(sig, handle)
+    for sig in stop_signals():
+        if not started_ignored(sig):
+            previous[sig] = signal.signal(sig, handle)
 
     def restore() -> None:
         for sig, old in previous.items():
