@@ -75,7 +75,7 @@ def graceful_interrupts(
         while (press := presses.get()) is not None:
             n, name = press
             if n == 1:
-                log.warning("%s: finishing the PO in flight (Ctrl+C again to abort)", name)
+                log.warning("%s: finishing the PO in flight (again to abort)", name)
             else:
                 log.warning("%s again: aborting", name)
             if on_interrupt is not None:
