@@ -44,7 +44,13 @@ from coupadl.errors import (
     RateLimitedError,
 )
 from coupadl.models import Attachment, FileResult, POResult, POTask, Status
-from coupadl.output.folders import STAGING_NAME, finalize, parent_dir, prepare_work_dir
+from coupadl.output.folders import (
+    STAGING_NAME,
+    finalize,
+    parent_dir,
+    prepare_work_dir,
+    prune_empty,
+)
 from coupadl.output.names import name_key, sanitize_name, unique_name
 from coupadl.output.space import probe_writable, stop_code
 from coupadl.ratelimit import pause_seconds
@@ -193,6 +199,8 @@ def _process(
     _set(result, status, detail=detail, transient=not status.is_done)
     progress("verifying")
     result.folder = finalize(work, task.po_number, status)
+    if result.folder is None:
+        prune_empty(parent, settings.out)
 
 
 def _add_requisition(

@@ -51,9 +51,17 @@ def test_twenty_pos_match_the_manifest_file_by_file(
     assert report["totals"]["pos"] == 20
     assert report["totals"]["files"] == sum(len(t["files"]) for t in manifest["pos"].values())
     assert outcome.exit_code is ExitCode.OK
-    # No work folder or staging leftovers anywhere.
+    # No work folder or staging leftovers anywhere, and no supplier folder left empty
+    # (a PO that ended with no file, say after an empty requisition, leaves none).
     assert not [p for p in settings.out.rglob("*__WORK")]
     assert not [p for p in settings.out.rglob("*.crdownload")]
+    state_dir = settings.out / ".coupadl"
+    empty = [
+        p
+        for p in settings.out.rglob("*")
+        if p.is_dir() and not any(p.iterdir()) and state_dir not in (p, *p.parents)
+    ]
+    assert not empty, empty
 
 
 def test_rerun_resumes_without_fetching_finished_pos(

@@ -63,6 +63,9 @@ def test_repair_discards_work_folders_and_reopens_pos_missing_files(tmp_path: Pa
         assert repair.reopened == ["2"]
         assert repair.work_folders_removed == [out / "Acme" / "PO4__WORK"]
         assert not (out / "Acme" / "PO4__WORK").exists()
+        (out / "Lonely" / "PO5__WORK").mkdir(parents=True)
+        repair_output(out, state)
+        assert not (out / "Lonely").exists(), "a supplier folder left empty is removed"
         assert state.done_pos() == {"1", "3"}
         assert (out / "Acme" / "PO1_COMPLETED" / "a.pdf").exists()
 

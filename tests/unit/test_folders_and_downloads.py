@@ -23,6 +23,7 @@ from coupadl.output.folders import (
     finalize,
     parent_dir,
     prepare_work_dir,
+    prune_empty,
 )
 
 
@@ -53,6 +54,25 @@ def test_empty_work_folder_leaves_no_folder(tmp_path: Path) -> None:
     work = prepare_work_dir(tmp_path, "7")
     assert finalize(work, "7", Status.FAILED) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_prune_empty_removes_empty_levels_up_to_the_output_only(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shared = out / "EU" / "Acme"
+    (shared / "PO1_COMPLETED").mkdir(parents=True)
+    lonely = out / "EU" / "Lonely Supplier"
+    lonely.mkdir(parents=True)
+    (out / "US" / "Empty").mkdir(parents=True)
+
+    prune_empty(lonely, out)
+    prune_empty(out / "US" / "Empty", out)
+    prune_empty(out, out)  # the output folder itself stays, even empty
+
+    assert not lonely.exists()
+    assert not (out / "US").exists()
+    assert (shared / "PO1_COMPLETED").is_dir()  # a level with a PO in it stays
+    prune_empty(tmp_path / "elsewhere", out)  # outside the output folder: left alone
+    assert out.is_dir()
 
 
 def test_leftover_work_folder_is_discarded(tmp_path: Path) -> None:

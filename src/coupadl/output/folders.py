@@ -62,8 +62,29 @@ def prepare_work_dir(parent: Path, po_number: str) -> Path:
             "PO%s: discarding an unfinished download folder from an earlier attempt", po_number
         )
         shutil.rmtree(work)
-    work.mkdir(parents=True)
+    for _ in range(3):
+        try:
+            work.mkdir(parents=True)
+            break
+        except FileNotFoundError:
+            # Another worker pruned the (then empty) supplier folder between our
+            # creating it and the work folder in it: create both again.
+            log.debug("PO%s: parent folder vanished while creating %s", po_number, work)
+    else:
+        work.mkdir(parents=True)
     return work
+
+
+def prune_empty(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents below ``root`` while they are empty: a supplier
+    folder made for a PO that ended with no file must not stay behind."""
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another PO's folder is in it), or already gone
+            return
+        log.debug("removed the empty folder %s", folder)
+        folder = folder.parent
 
 
 def finalize(work: Path, po_number: str, status: Status) -> Path | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coupadl.models import POResult
-from coupadl.output.folders import WORK_SUFFIX
+from coupadl.output.folders import WORK_SUFFIX, prune_empty
 from coupadl.state.store import STATE_DIR_NAME, RunState
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ def repair_output(out: Path, state: RunState) -> Repair:
     for folder in find_work_folders(out):
         log.info("discarding the unfinished download folder %s", folder.relative_to(out))
         shutil.rmtree(folder)
+        prune_empty(folder.parent, out)
         repair.work_folders_removed.append(folder)
     done = state.done_pos()
     for result in state.results():
