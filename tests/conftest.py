@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from fakes.pooltest import PoolFactory
+
 os.environ.setdefault("SE_OFFLINE", "true")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -118,3 +120,11 @@ def make_settings(sim: Any, base_profile: Path, tmp_path: Path) -> Callable[...,
         return load_settings(values)
 
     return make
+
+
+@pytest.fixture
+def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
+    """Pools of fake workers (tests/fakes/pooltest.py), all closed after the test."""
+    factory = PoolFactory(tmp_path)
+    yield factory
+    factory.close_all()

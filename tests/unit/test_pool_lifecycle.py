@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ from fakes.handlers import SESSION_COOKIE, SIGNED_OUT_FILE
 from fakes.pooltest import PoolFactory, fake, wait_until
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
-    factory = PoolFactory(tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def signed_in_base(tmp_path: Path, signed_out_workers: str = "") -> Path:

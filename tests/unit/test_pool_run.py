@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -28,13 +27,6 @@ from fakes.handlers import SESSION_COOKIE, browser_pids
 from fakes.pooltest import PoolFactory, gone, wait_until
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
-    factory = PoolFactory(tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def test_every_task_completes_exactly_once(make_pool: PoolFactory) -> None:

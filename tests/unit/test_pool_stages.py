@@ -4,8 +4,6 @@ RunProgress snapshot (real spawned workers, fake handlers), rate-limited on the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,13 +13,6 @@ from coupadl.progress import RunProgress
 from fakes.pooltest import PoolFactory, wait_until
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
-    factory = PoolFactory(tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def test_worker_stage_reaches_pool_status_and_run_progress(make_pool: PoolFactory) -> None:

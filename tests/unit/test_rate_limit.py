@@ -7,7 +7,6 @@ The pool test runs real worker processes with fake handlers (tests/fakes): a PO 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -117,13 +116,6 @@ def test_events_are_counted_per_run(tmp_path: Path) -> None:
 
 
 # --- the pool: one 429 pauses every worker ---------------------------------------------------
-
-
-@pytest.fixture
-def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
-    factory = PoolFactory(tmp_path)
-    yield factory
-    factory.close_all()
 
 
 def test_a_429_holds_every_worker_until_the_wait_is_over(make_pool: PoolFactory) -> None:
