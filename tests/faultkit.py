@@ -24,6 +24,7 @@ import pytest
 
 from coupadl.errors import ExitCode
 from coupadl.models import POResult
+from coupadl.processor import BrowserHandler
 from coupadl.progress import RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.runner import RunOutcome, run_batch
 from coupadl.simulator.check import compare_with_manifest
@@ -176,3 +177,14 @@ def events(out: Path, kind: str) -> list[tuple[float, str, str]]:
             "SELECT ts, po_number, detail FROM events WHERE kind = ? ORDER BY id", (kind,)
         )
         return [(float(ts), str(po), str(detail)) for ts, po, detail in rows]
+
+
+class SecondCloneSignedOut(BrowserHandler):
+    """A real browser handler (``PoolConfig.handler_factory``) whose worker-2 comes up
+    with no cookies, as a profile copy does whose cookies the browser cannot decrypt
+    (Chrome/Edge "v20" cookies on Windows). Once given cookies it keeps them."""
+
+    def start(self) -> None:
+        super().start()
+        if self.worker_id == "worker-2" and not self._cookies:
+            self.session.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})

@@ -32,9 +32,15 @@ from coupadl.browser.session import BrowserSession
 from coupadl.convert.msg_pdf import convert_po_folder
 from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
 from coupadl.coupa.po_numbers import display_po
-from coupadl.coupa.signin import is_sign_in_document
+from coupadl.coupa.signin import is_sign_in_document, session_poll_answer
 from coupadl.coupa.status import error_for, final_status, needs_requisition, status_for_page
-from coupadl.coupa.urls import is_sign_in_url, po_id_for_number, po_url, requisition_url
+from coupadl.coupa.urls import (
+    is_sign_in_url,
+    po_id_for_number,
+    po_url,
+    requisition_url,
+    session_check_url,
+)
 from coupadl.errors import (
     AuthRequiredError,
     BrowserError,
@@ -387,10 +393,25 @@ class BrowserHandler:
         return self.session.export_cookies()
 
     def is_signed_in(self) -> bool:
-        """Open the tenant's home page and see whether Coupa asks to sign in."""
+        """Does Coupa take this browser as signed in?
+
+        Asks the session poll first (a small JSON answer, no page to render); only
+        when that answer is not one we know, opens the tenant's home page (logged)."""
         base = self.settings.require_base_url()
         try:
             with self.session.po_tab():
+                landed = self.session.open(session_check_url(base))
+                if is_sign_in_url(landed, base):
+                    return False
+                answer = session_poll_answer(*self.session.document_text())
+                if answer is not None:
+                    return answer
+                log.info(
+                    "%s: the session check at %s gave no answer coupadl knows; "
+                    "opening the home page to see whether Coupa asks to sign in",
+                    self.worker_id,
+                    landed,
+                )
                 landed = self.session.open(base + "/")
         except (PageTimeout, WebDriverException) as exc:
             log.warning("%s: could not check the sign-in state: %s", self.worker_id, exc)

@@ -107,3 +107,48 @@ def test_dead_browser_restarted_and_abort_leaves_no_browser(
     assert all_gone(recorded)
     assert not browser_processes()
     assert not list((tmp_path / "clones").iterdir())
+
+
+def test_a_clone_that_comes_up_signed_out_gets_a_signed_in_workers_cookies(
+    sim: Any, make_settings: Any, base_profile: Path, tmp_path: Path
+) -> None:
+    """The worker's session check (Coupa's session poll, in the real browser) finds
+    worker-2 signed out; the pool exports worker-1's cookies over CDP, restarts worker-2
+    with them, and worker-2 then downloads POs like the other."""
+    events: list[PoolEvent] = []
+    settings = make_settings(workers=2)
+    pos = list(sim.manifest()["pos"])[:6]
+    pool = PersistentWorkerPool(
+        PoolConfig(
+            settings=settings,
+            base_profile=base_profile,
+            clone_parent=tmp_path / "clones",
+            handler_factory="faultkit:SecondCloneSignedOut",
+            on_event=events.append,
+        )
+    )
+    try:
+        pool.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = {w.worker_id: w for w in pool.get_status().workers}
+            if len(states) == 2 and all(w.state.value == "idle" for w in states.values()):
+                break
+            time.sleep(0.2)
+        handles = [pool.submit_task(POTask(po)) for po in pos]
+        results = [h.wait_for_completion(120) for h in handles]
+    finally:
+        pool.shutdown(graceful=True, timeout=30)
+    time.sleep(0.2)  # events arrive on the pool's event thread
+    started = [e for e in events if e.kind is EventKind.WORKER_STARTED]
+    signed_in = {(e.worker_id, e.data["signed_in"]) for e in started}
+    assert ("worker-1", True) in signed_in
+    assert ("worker-2", False) in signed_in  # found signed out by the real session check
+    shared = [e for e in events if e.kind is EventKind.COOKIES_SHARED]
+    assert [e.data["workers"] for e in shared] == [["worker-2"]]
+    assert all(r.status.is_done for r in results), [(r.po_number, r.message) for r in results]
+    assert {r.worker for r in results} == {"worker-1", "worker-2"}
+    truth = sim.manifest()["pos"]
+    for result in results:
+        got = sorted((f.name, f.sha256) for f in result.files)
+        assert got == sorted((f["name"], f["sha256"]) for f in truth[result.po_number]["files"])

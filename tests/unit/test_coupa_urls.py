@@ -10,6 +10,7 @@ from coupadl.coupa.urls import (
     po_url,
     requisition_url,
     same_tenant,
+    session_check_url,
     sign_in_url,
 )
 
@@ -21,6 +22,8 @@ def test_page_urls_ignore_trailing_slash(base: str) -> None:
     assert po_url(base, "16928033") == f"{BASE}/order_headers/16928033"
     assert requisition_url(base, "9561914") == f"{BASE}/requisition_headers/9561914"
     assert sign_in_url(base) == f"{BASE}/sessions/new"
+    assert session_check_url(base) == f"{BASE}/sessions/expiration_check"
+    assert not is_sign_in_url(session_check_url(base), base)
 
 
 def test_po_url_quotes_ids_so_they_cannot_leave_the_path() -> None:

@@ -45,6 +45,14 @@ document.body.appendChild(a); a.click(); a.remove();
 return 'anchor';
 """
 
+# A JSON (or text) answer shows as a document holding one <pre> (plus, in recent
+# Chromium, an empty formatter <div>): its text is the answer.
+_DOCUMENT_TEXT_JS = """
+const pre = document.querySelector('body > pre');
+const text = pre ? pre.textContent : (document.body ? document.body.innerText : '');
+return [document.contentType || '', text || ''];
+"""
+
 _HEADER_SOURCES = {AttachmentSource.HEADER, AttachmentSource.REQUISITION_HEADER}
 
 
@@ -214,6 +222,11 @@ class BrowserSession:
 
     def page_source(self) -> str:
         return self.driver.page_source
+
+    def document_text(self) -> tuple[str, str]:
+        """The current document's content type and text: for a JSON or text answer."""
+        content_type, text = self.driver.execute_script(_DOCUMENT_TEXT_JS)
+        return str(content_type), str(text)
 
     # --- downloads ------------------------------------------------------------------
     def set_download_dir(self, folder: Path) -> None:

@@ -15,7 +15,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # front doors and Rails apps, kept so a tenant variant is not mistaken for a PO page.
 _LOGIN_PATHS = ("/sessions", "/login", "/signin", "/sign_in", "/users/sign_in", "/saml", "/sso")
 # Under /sessions but not a page anyone signs in on: the session timer's JSON poll.
-_NOT_LOGIN_PATHS = frozenset({"/sessions/expiration_check"})
+SESSION_CHECK_PATH = "/sessions/expiration_check"
+_NOT_LOGIN_PATHS = frozenset({SESSION_CHECK_PATH})
 
 
 def _base(base_url: str) -> str:
@@ -44,6 +45,12 @@ def requisition_url(base_url: str, req_id: str) -> str:
 def sign_in_url(base_url: str) -> str:
     """``{base}/sessions/new``: Coupa's native sign-in form (bypasses SSO)."""
     return f"{_base(base_url)}/sessions/new"
+
+
+def session_check_url(base_url: str) -> str:
+    """``{base}/sessions/expiration_check``: the JSON every Coupa page polls for its
+    session (coupa-facts.md); far cheaper to load than a page."""
+    return f"{_base(base_url)}{SESSION_CHECK_PATH}"
 
 
 def _origin(parts: SplitResult) -> tuple[str, int | None]:
