@@ -7,8 +7,12 @@ run of this script: POs/min, speedup over sequential, pool start-up time, peak m
 (PSS) per browser and in total. Every run is checked file by file against the
 manifest, so a fast wrong run cannot count.
 
+The machine is shared and noisy, so the whole set (sequential, then each worker count)
+runs ``--rounds`` times back to back; each speedup is the median of the per-round
+ratios (pool against the sequential run of the same round), with their range.
+
     .venv/bin/python benchmarks/throughput.py            # prints, and writes docs/benchmarks.md
-    .venv/bin/python benchmarks/throughput.py --pos 24 --workers 1,2 --no-write
+    .venv/bin/python benchmarks/throughput.py --pos 24 --workers 1,2 --rounds 1 --no-write
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,9 +134,9 @@ def fetch_manifest(base_url: str) -> dict:
 
 
 def run_once(
-    workers: int, base: dict, manifest: dict, input_path: Path, work: Path, sim_pid: int
+    workers: int, base: dict, manifest: dict, input_path: Path, out: Path, sim_pid: int
 ) -> Figures:
-    settings = load_settings({**base, "out": work / f"out-{workers}", "workers": workers})
+    settings = load_settings({**base, "out": out, "workers": workers})
     sampler = MemorySampler({sim_pid})
     sampler.start()
     results: list[POResult] = []
@@ -163,8 +168,40 @@ def chromium_version() -> str:
         return "unknown"
 
 
-def render(figures: list[Figures], args: argparse.Namespace, command: str) -> str:
-    sequential = next(f for f in figures if f.workers == 1)
+def _ratios(rounds: list[dict[int, Figures]], workers: int, steady: bool) -> list[float]:
+    """Per round: this worker count's POs/min over the same round's sequential run."""
+
+    def rate(f: Figures) -> float:
+        return f.steady_pos_per_minute if steady else f.pos_per_minute
+
+    return [rate(r[workers]) / rate(r[1]) for r in rounds]
+
+
+def _speedup(ratios: list[float]) -> str:
+    text = f"{statistics.median(ratios):.2f}x"
+    if min(ratios) != max(ratios):
+        text += f" ({min(ratios):.2f}-{max(ratios):.2f})"
+    return text
+
+
+def _row(runs: list[Figures], rounds: list[dict[int, Figures]]) -> str:
+    first, median = runs[0], statistics.median
+    startups = [f.startup_seconds for f in runs if f.startup_seconds is not None]
+    startup = f"{median(startups):.2f}" if startups else "-"
+    seconds = " / ".join(f"{f.seconds:.1f}" for f in runs)
+    return (
+        f"| {first.mode} | {first.workers} | {first.pos} | {seconds} | "
+        f"{median(f.pos_per_minute for f in runs):.1f} | "
+        f"{_speedup(_ratios(rounds, first.workers, steady=False))} | {startup} | "
+        f"{median(f.steady_pos_per_minute for f in runs):.1f} | "
+        f"{_speedup(_ratios(rounds, first.workers, steady=True))} | "
+        f"{max(f.peak_per_browser_mb for f in runs):.0f} | "
+        f"{max(f.peak_total_mb for f in runs):.0f} | "
+        f"{median(f.cpu_busy for f in runs):.0f}% | {sum(f.problems for f in runs)} |"
+    )
+
+
+def render(rounds: list[dict[int, Figures]], args: argparse.Namespace, command: str) -> str:
     lines = [
         "## Throughput",
         "",
@@ -179,32 +216,30 @@ def render(figures: list[Figures], args: argparse.Namespace, command: str) -> st
         f"Simulator: {args.pos} POs (seed {args.seed}), {args.latency:g} s server time per page, "
         f"files at {args.bandwidth / 1e6:g} MB/s per connection. Each run starts from an empty "
         "output folder and is checked file by file (name, size, sha256) against the manifest.",
+        f"Rounds: {len(rounds)}; in each, every mode below ran once, one after the other.",
         "",
-        "| mode | browsers | POs | seconds | POs/min | speedup | pool start-up s "
+        "| mode | browsers | POs | seconds, each round | POs/min | speedup | pool start-up s "
         "| POs/min after start-up | speedup after start-up "
         "| peak MB per browser | peak MB total | CPU busy | mismatches |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for f in figures:
-        startup = f"{f.startup_seconds:.2f}" if f.startup_seconds is not None else "-"
-        speedup = f.pos_per_minute / sequential.pos_per_minute
-        steady = f.steady_pos_per_minute / sequential.steady_pos_per_minute
-        lines.append(
-            f"| {f.mode} | {f.workers} | {f.pos} | {f.seconds:.1f} | {f.pos_per_minute:.1f} | "
-            f"{speedup:.2f}x | {startup} | {f.steady_pos_per_minute:.1f} | {steady:.2f}x | "
-            f"{f.peak_per_browser_mb:.0f} | {f.peak_total_mb:.0f} | {f.cpu_busy:.0f}% | "
-            f"{f.problems} |"
-        )
+    for workers in rounds[0]:
+        lines.append(_row([r[workers] for r in rounds], rounds))
     lines += [
         "",
         "Seconds, POs/min and speedup are end to end: `run_batch` from call to return, "
         "browser start-up and shutdown included. The figures after start-up count from the "
         "first PO's start to the last PO's end: what a run of thousands of POs sees, where "
         "start-up is paid once.",
-        "Peak memory is the proportional set size (PSS) of each browser's process tree "
-        "(worker process, chromedriver, Chromium), sampled every 0.5 s. CPU busy is the "
-        "average use of all the machine's CPUs during the run (browsers, coupadl and the "
-        "simulator, which shares the machine here but not in real use).",
+        "POs/min, start-up and CPU busy are medians over the rounds. A speedup is the median "
+        "of the rounds' own ratios (this mode against the sequential run of the same round), "
+        "with the lowest and highest in brackets: the machine is shared, and a slow minute "
+        "should weigh on both sides of a ratio, not on one.",
+        "Peak memory (the highest of the rounds) is the proportional set size (PSS) of each "
+        "browser's process tree (worker process, chromedriver, Chromium), sampled every "
+        "0.5 s. CPU busy is the average use of all the machine's CPUs during the run "
+        "(browsers, coupadl and the simulator, which shares the machine here but not in "
+        "real use).",
         "Targets on a 2-core machine: 2 workers at least 1.8x and 4 workers at least 3x "
         "sequential.",
         "",
@@ -218,10 +253,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--bandwidth", type=int, default=4_000_000)
-    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--workers", default="1,2,4", help="Worker counts; 1 (sequential) first")
+    parser.add_argument("--rounds", type=int, default=3, help="Times to run the whole set")
     parser.add_argument("--no-write", action="store_true", help="Do not write docs/benchmarks.md")
     args = parser.parse_args()
     command = "python benchmarks/throughput.py " + " ".join(sys.argv[1:])
+    counts = [int(w) for w in args.workers.split(",")]
+    if counts[0] != 1 or args.rounds < 1:
+        parser.error("--workers must start with 1 (the sequential baseline); --rounds >= 1")
 
     port = free_port()
     simulator = start_simulator(port, args)
@@ -239,14 +278,18 @@ def main() -> None:
         sign_in(load_settings(base), timeout=60)
         input_path = work / "input.csv"
         input_path.write_text("PO_NUMBER\n" + "\n".join(manifest["pos"]) + "\n", encoding="utf-8")
-        figures = []
-        for workers in (int(w) for w in args.workers.split(",")):
-            figures.append(run_once(workers, base, manifest, input_path, work, simulator.pid))
-            print(figures[-1], flush=True)
+        rounds: list[dict[int, Figures]] = []
+        for number in range(1, args.rounds + 1):
+            rounds.append({})
+            for workers in counts:
+                out = work / f"out-{number}-{workers}"
+                figures = run_once(workers, base, manifest, input_path, out, simulator.pid)
+                rounds[-1][workers] = figures
+                print(f"round {number}: {figures}", flush=True)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)
-    text = render(figures, args, command)
+    text = render(rounds, args, command)
     print(text)
     if not args.no_write:
         write_section(BEGIN, END, f"{BEGIN}\n{text.rstrip()}\n{END}\n")
