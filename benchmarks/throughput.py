@@ -69,6 +69,14 @@ class Figures:
         return self.pos / self.steady_seconds * 60
 
 
+# Seconds between samples. Reading a process's PSS makes the kernel walk its page tables:
+# about 30 ms of CPU per browser tree here. Every 0.5 s with 4 browsers, that is about a
+# tenth of a 2-core machine taken from the very runs being measured. Every 2 s, as the
+# pool's own memory monitor does.
+CPU_EVERY = 0.5
+MEMORY_EVERY = 2.0
+
+
 class MemorySampler(threading.Thread):
     """Peak PSS of every process tree this process started, except the simulator's."""
 
@@ -84,8 +92,12 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         me = psutil.Process()
         psutil.cpu_percent()  # starts the measurement interval
-        while not self._halt.wait(0.5):
+        ticks = 0
+        while not self._halt.wait(CPU_EVERY):
             self.cpu_samples.append(psutil.cpu_percent())
+            ticks += 1
+            if ticks % round(MEMORY_EVERY / CPU_EVERY):
+                continue
             trees = [
                 self.memory.of_tree([child.pid])
                 for child in me.children()
@@ -237,7 +249,8 @@ def render(rounds: list[dict[int, Figures]], args: argparse.Namespace, command: 
         "should weigh on both sides of a ratio, not on one.",
         "Peak memory (the highest of the rounds) is the proportional set size (PSS) of each "
         "browser's process tree (worker process, chromedriver, Chromium), sampled every "
-        "0.5 s. CPU busy is the average use of all the machine's CPUs during the run "
+        f"{MEMORY_EVERY:g} s (each sample costs CPU itself). CPU busy is the average use of "
+        f"all the machine's CPUs during the run, sampled every {CPU_EVERY:g} s "
         "(browsers, coupadl and the simulator, which shares the machine here but not in "
         "real use).",
         "Targets on a 2-core machine: 2 workers at least 1.8x and 4 workers at least 3x "
