@@ -52,6 +52,21 @@ def all_gone(pids: list[int], timeout: float = 10.0) -> bool:
     return False
 
 
+def real_pool(
+    settings: Any, base_profile: Path, tmp_path: Path, events: list[PoolEvent], **config: Any
+) -> PersistentWorkerPool:
+    """A pool of real browser workers on clones of ``base_profile``, its events kept."""
+    return PersistentWorkerPool(
+        PoolConfig(
+            settings=settings,
+            base_profile=base_profile,
+            clone_parent=tmp_path / "clones",
+            on_event=events.append,
+            **config,
+        )
+    )
+
+
 def test_pooled_run_matches_the_manifest(sim: Any, make_settings: Any, tmp_path: Path) -> None:
     manifest = sim.manifest()
     pos = list(manifest["pos"])
@@ -73,14 +88,7 @@ def test_dead_browser_restarted_and_abort_leaves_no_browser(
     events: list[PoolEvent] = []
     settings = make_settings(workers=2)
     pos = list(sim.manifest()["pos"])[:8]
-    pool = PersistentWorkerPool(
-        PoolConfig(
-            settings=settings,
-            base_profile=base_profile,
-            clone_parent=tmp_path / "clones",
-            on_event=events.append,
-        )
-    )
+    pool = real_pool(settings, base_profile, tmp_path, events)
     recorded: list[int] = []
     try:
         pool.start()
@@ -118,14 +126,8 @@ def test_a_clone_that_comes_up_signed_out_gets_a_signed_in_workers_cookies(
     events: list[PoolEvent] = []
     settings = make_settings(workers=2)
     pos = list(sim.manifest()["pos"])[:6]
-    pool = PersistentWorkerPool(
-        PoolConfig(
-            settings=settings,
-            base_profile=base_profile,
-            clone_parent=tmp_path / "clones",
-            handler_factory="faultkit:SecondCloneSignedOut",
-            on_event=events.append,
-        )
+    pool = real_pool(
+        settings, base_profile, tmp_path, events, handler_factory="faultkit:SecondCloneSignedOut"
     )
     try:
         pool.start()
