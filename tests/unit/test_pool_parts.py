@@ -25,7 +25,7 @@ from coupadl.pool.messages import TaskDone
 from coupadl.pool.queue import TaskQueue
 from coupadl.pool.retry import Decision, decide
 from coupadl.pool.slot import WorkerSlot
-from coupadl.pool.supervisor import Supervisor
+from coupadl.pool.supervisor import Supervisor, concurrent_starts
 from coupadl.settings import Settings, load_settings
 
 
@@ -34,6 +34,11 @@ def no_cancel(handle: object) -> bool:
 
 
 # -- queue -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("cpus", "starts"), [(None, 1), (1, 1), (2, 1), (3, 1), (4, 2), (16, 8)])
+def test_workers_start_at_most_one_per_two_cpus(cpus: int | None, starts: int) -> None:
+    assert concurrent_starts(cpus) == starts
+
+
 def test_queue_orders_by_priority_then_fifo() -> None:
     queue = TaskQueue()
     for po, prio in [
