@@ -6,10 +6,17 @@ share a lot of memory, so RSS would count shared pages once per process and over
 the total; PSS (Linux) splits shared pages between the processes that share them. Where
 PSS does not exist, USS (memory private to the process) is the next best; RSS is the last
 resort. Which one is used is logged once.
+
+Reading PSS is not free: Linux sums it page by page (``/proc/<pid>/smaps_rollup``), about
+30 ms of CPU per browser tree, taken from the browsers the pool runs. So the monitor
+reads it every ``EXACT_EVERY``-th sample, and whenever a tree's processes change (a new
+tab's renderer, a restarted browser); in between, it scales the tree's RSS, which costs
+next to nothing, by the PSS/RSS ratio of the last exact reading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -28,6 +35,7 @@ DEFAULT_PER_WORKER_MB = 400  # one headless Chromium with one Coupa tab, measure
 # (docs/benchmarks.md).
 WORKERS_PER_CPU = 2
 BUDGET_SHARE = 0.7  # default budget: this share of the RAM available at start
+EXACT_EVERY = 5  # samples between exact readings: 10 s at the default 2 s interval
 
 
 def auto_worker_count(
@@ -91,7 +99,45 @@ class TreeMemory:
 
     def of_tree(self, root_pids: list[int]) -> int:
         """Bytes used by ``root_pids`` and all their descendants."""
-        return sum(self.of_process(proc) for proc in collect_tree(root_pids))
+        return self.of_processes(collect_tree(root_pids))
+
+    def of_processes(self, procs: list[psutil.Process]) -> int:
+        return sum(self.of_process(proc) for proc in procs)
+
+
+def rss_of(procs: list[psutil.Process]) -> int:
+    """Resident bytes of ``procs``, shared pages counted once per process: cheap to read."""
+    total = 0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):  # gone between listing and measuring
+            total += int(proc.memory_info().rss)
+    return total
+
+
+class ProcessTable:
+    """Every process and its children, from one pass over the process table: finding
+    several trees this way costs one pass, not one per root pid."""
+
+    def __init__(self) -> None:
+        self.by_pid: dict[int, psutil.Process] = {}
+        self.children: dict[int, list[int]] = {}
+        for proc in psutil.process_iter(["ppid"]):
+            self.by_pid[proc.pid] = proc
+            ppid = proc.info.get("ppid")
+            if ppid is not None:
+                self.children.setdefault(ppid, []).append(proc.pid)
+
+    def tree(self, root_pids: list[int]) -> list[psutil.Process]:
+        """``root_pids`` that exist and all their descendants, no duplicates."""
+        found: dict[int, psutil.Process] = {}
+        stack = list(root_pids)
+        while stack:
+            pid = stack.pop()
+            if pid in found or pid not in self.by_pid:
+                continue
+            found[pid] = self.by_pid[pid]
+            stack.extend(self.children.get(pid, ()))
+        return list(found.values())
 
 
 class MemoryMonitor:
@@ -106,10 +152,15 @@ class MemoryMonitor:
         roots: Callable[[], dict[str, list[int]]],
         store: Callable[[dict[str, int]], None],
         interval: float = 2.0,
+        exact_every: int = EXACT_EVERY,
     ) -> None:
         self._roots = roots
         self._store = store
         self._interval = interval
+        self._exact_every = max(1, exact_every)
+        self._samples = 0
+        # worker id -> (the pids of its last exact reading, that reading's PSS/RSS)
+        self._ratios: dict[str, tuple[frozenset[int], float]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.measure = TreeMemory()
@@ -119,9 +170,25 @@ class MemoryMonitor:
         self._thread.start()
 
     def sample_once(self) -> dict[str, int]:
-        usage = {wid: self.measure.of_tree(pids) for wid, pids in self._roots().items()}
+        table = ProcessTable()
+        exact_turn = self._samples % self._exact_every == 0
+        self._samples += 1
+        roots = self._roots()
+        usage = {wid: self._usage(wid, table.tree(pids), exact_turn) for wid, pids in roots.items()}
+        for gone in self._ratios.keys() - roots.keys():
+            del self._ratios[gone]
         self._store(usage)
         return usage
+
+    def _usage(self, worker_id: str, procs: list[psutil.Process], exact_turn: bool) -> int:
+        rss = rss_of(procs)
+        pids = frozenset(proc.pid for proc in procs)
+        last = self._ratios.get(worker_id)
+        if exact_turn or last is None or last[0] != pids or rss == 0:
+            exact = self.measure.of_processes(procs)
+            self._ratios[worker_id] = (pids, exact / rss if rss else 1.0)
+            return exact
+        return int(rss * last[1])
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
