@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 MB = 1024 * 1024
 DEFAULT_PER_WORKER_MB = 400  # one headless Chromium with one Coupa tab, measured roughly
 # A PO is mostly waiting for Coupa (about 1 s per page) and ~0.3 s of browser CPU, so two
-# browsers per core keep the cores busy: on 2 cores, 4 workers ran 1.4x faster than 2
+# browsers per core keep the cores busy: on 2 cores, 4 workers ran about 1.8x faster than 2
 # (docs/benchmarks.md).
 WORKERS_PER_CPU = 2
 BUDGET_SHARE = 0.7  # default budget: this share of the RAM available at start
