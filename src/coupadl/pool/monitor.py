@@ -24,8 +24,6 @@ from collections.abc import Callable
 
 import psutil
 
-from coupadl.pool.proctree import collect_tree
-
 logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
@@ -97,11 +95,8 @@ class TreeMemory:
         except psutil.Error:
             return 0  # gone between listing and measuring
 
-    def of_tree(self, root_pids: list[int]) -> int:
-        """Bytes used by ``root_pids`` and all their descendants."""
-        return self.of_processes(collect_tree(root_pids))
-
     def of_processes(self, procs: list[psutil.Process]) -> int:
+        """Bytes used by ``procs`` (a tree from :class:`ProcessTable`)."""
         return sum(self.of_process(proc) for proc in procs)
 
 
