@@ -37,7 +37,8 @@ from docsection import DOC, markers, write_section
 
 from coupadl.login import sign_in
 from coupadl.models import POResult
-from coupadl.pool.monitor import ProcessTable, TreeMemory
+from coupadl.pool.monitor import TreeMemory
+from coupadl.pool.proctree import ProcessTable
 from coupadl.runner import run_batch
 from coupadl.settings import load_settings
 from coupadl.simulator.check import compare_with_manifest

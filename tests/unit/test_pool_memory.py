@@ -10,7 +10,8 @@ import psutil
 import pytest
 
 from coupadl.pool import monitor
-from coupadl.pool.monitor import MemoryMonitor, ProcessTable
+from coupadl.pool.monitor import MemoryMonitor
+from coupadl.pool.proctree import ProcessTable
 
 SLEEPER = "import time; time.sleep(60)"
 

@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import psutil
 
+from coupadl.pool.proctree import ProcessTable
+
 logger = logging.getLogger(__name__)
 
 MB = 1024 * 1024
@@ -107,32 +109,6 @@ def rss_of(procs: list[psutil.Process]) -> int:
         with contextlib.suppress(psutil.Error):  # gone between listing and measuring
             total += int(proc.memory_info().rss)
     return total
-
-
-class ProcessTable:
-    """Every process and its children, from one pass over the process table: finding
-    several trees this way costs one pass, not one per root pid."""
-
-    def __init__(self) -> None:
-        self.by_pid: dict[int, psutil.Process] = {}
-        self.children: dict[int, list[int]] = {}
-        for proc in psutil.process_iter(["ppid"]):
-            self.by_pid[proc.pid] = proc
-            ppid = proc.info.get("ppid")
-            if ppid is not None:
-                self.children.setdefault(ppid, []).append(proc.pid)
-
-    def tree(self, root_pids: list[int]) -> list[psutil.Process]:
-        """``root_pids`` that exist and all their descendants, no duplicates."""
-        found: dict[int, psutil.Process] = {}
-        stack = list(root_pids)
-        while stack:
-            pid = stack.pop()
-            if pid in found or pid not in self.by_pid:
-                continue
-            found[pid] = self.by_pid[pid]
-            stack.extend(self.children.get(pid, ()))
-        return list(found.values())
 
 
 class MemoryMonitor:
