@@ -7,6 +7,7 @@ a broken set-up and they fail instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -40,6 +41,22 @@ def _clean_coupa_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("COUPA_") or name == "USE_PERSISTENT_POOL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI points the root logger at the stderr it sees; under CliRunner that stream
+    is closed when the command returns, and later tests' records would hit it."""
+    root = logging.getLogger()
+    coupadl_logger = logging.getLogger("coupadl")
+    before, root_level, coupadl_level = root.handlers[:], root.level, coupadl_logger.level
+    yield
+    # pytest adds and removes its own capture handlers around each phase: leave those be.
+    root.handlers[:] = [
+        h for h in root.handlers if h in before or type(h).__module__.startswith("_pytest")
+    ]
+    root.setLevel(root_level)
+    coupadl_logger.setLevel(coupadl_level)
 
 
 @pytest.fixture(scope="session")

@@ -200,6 +200,9 @@ def test_graceful_shutdown_lets_in_flight_finish_and_leaves_rest(
     make_pool: PoolFactory,
 ) -> None:
     pool = make_pool(workers=2)
+    # Workers start one at a time; with both up first, both take a task at once and
+    # shutdown comes long before either 1.5 s task can end and let a third one in.
+    assert len(make_pool.wait_events(EventKind.WORKER_STARTED, 2, timeout=20)) == 2
     handles = [pool.submit_task(POTask(f"slow-{i}")) for i in range(6)]
     assert wait_until(lambda: pool.get_status().running == 2, 10)
 
