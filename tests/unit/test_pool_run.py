@@ -31,6 +31,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_every_task_completes_exactly_once(make_pool: PoolFactory) -> None:
     pool = make_pool(workers=2)
+    # Workers start one at a time: wait for both, or the first may finish all 30 alone.
+    assert len(make_pool.wait_events(EventKind.WORKER_STARTED, 2, timeout=20)) == 2
     numbers = [str(100000 + i) for i in range(30)]
     handles = {po: pool.submit_task(POTask(po)) for po in numbers}
 
