@@ -31,6 +31,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 from docsection import DOC, markers, write_section
@@ -58,6 +59,7 @@ class Figures:
     peak_total_mb: float
     peak_per_browser_mb: float
     cpu_busy: float
+    cpu_steal: float
     problems: int
 
     @property
@@ -154,9 +156,11 @@ def run_once(
     sampler = MemorySampler({sim_pid})
     sampler.start()
     results: list[POResult] = []
+    times_before = psutil.cpu_times()
     started = time.monotonic()
     outcome = run_batch(input_path, settings, on_result=results.append)
     seconds = time.monotonic() - started
+    times_after = psutil.cpu_times()
     sampler.stop()
     problems = compare_with_manifest(settings.out, manifest)
     return Figures(
@@ -169,8 +173,19 @@ def run_once(
         peak_total_mb=sampler.peak_total / 2**20,
         peak_per_browser_mb=sampler.peak_tree / 2**20,
         cpu_busy=sampler.cpu_busy,
+        cpu_steal=steal_percent(times_before, times_after),
         problems=len(problems),
     )
+
+
+def steal_percent(before: Any, after: Any) -> float:
+    """Share of the CPU time during a run that the hypervisor gave to other guests: the
+    time this machine's CPUs wanted to run and could not. 0 where the OS does not say."""
+    # guest time is already counted in user time
+    fields = [f for f in after._fields if f not in ("guest", "guest_nice")]
+    total = sum(getattr(after, f) - getattr(before, f) for f in fields)
+    stolen = getattr(after, "steal", 0.0) - getattr(before, "steal", 0.0)
+    return 100 * stolen / total if total > 0 else 0.0
 
 
 def chromium_version() -> str:
@@ -211,7 +226,8 @@ def _row(runs: list[Figures], rounds: list[dict[int, Figures]]) -> str:
         f"{_speedup(_ratios(rounds, first.workers, steady=True))} | "
         f"{max(f.peak_per_browser_mb for f in runs):.0f} | "
         f"{max(f.peak_total_mb for f in runs):.0f} | "
-        f"{median(f.cpu_busy for f in runs):.0f}% | {sum(f.problems for f in runs)} |"
+        f"{median(f.cpu_busy for f in runs):.0f}% | "
+        f"{' / '.join(f'{f.cpu_steal:.0f}%' for f in runs)} | {sum(f.problems for f in runs)} |"
     )
 
 
@@ -234,8 +250,9 @@ def render(rounds: list[dict[int, Figures]], args: argparse.Namespace, command: 
         "",
         "| mode | browsers | POs | seconds, each round | POs/min | speedup | pool start-up s "
         "| POs/min after start-up | speedup after start-up "
-        "| peak MB per browser | peak MB total | CPU busy | mismatches |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| peak MB per browser | peak MB total | CPU busy | CPU steal, each round "
+        "| mismatches |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for workers in rounds[0]:
         lines.append(_row([r[workers] for r in rounds], rounds))
@@ -254,7 +271,9 @@ def render(rounds: list[dict[int, Figures]], args: argparse.Namespace, command: 
         f"{MEMORY_EVERY:g} s (each sample costs CPU itself). CPU busy is the average use of "
         f"all the machine's CPUs during the run, sampled every {CPU_EVERY:g} s "
         "(browsers, coupadl and the simulator, which shares the machine here but not in "
-        "real use).",
+        "real use). CPU steal is the share of CPU time during the run that the hypervisor "
+        "gave to other virtual machines (counted in CPU busy too): a run with high steal "
+        "ran on a slower machine than the others.",
         "Targets on a 2-core machine: 2 workers at least 1.8x and 4 workers at least 3x "
         "sequential.",
         "",
