@@ -37,6 +37,14 @@ MAX_SIGN_INS = 2
 WAKE_EVERY = 1.0  # iter_results timeout, so a Ctrl+C is seen promptly on every platform
 
 
+def _detail(event: PoolEvent) -> str:
+    """What the run state keeps of an event: for a retry its error code, as the
+    one-browser path keeps it, so the state reads the same whichever mode ran."""
+    if event.kind is EventKind.RETRY_SCHEDULED and event.data.get("error_code"):
+        return str(event.data["error_code"])
+    return event.message
+
+
 class EventStore(Protocol):
     def record_event(self, po: str, kind: str, detail: str = "") -> None: ...
 
@@ -81,7 +89,7 @@ def run_pooled(
         log = logger.warning if event.kind in _WARN else logger.info
         log("pool: %s", event.message)
         state.record_event(
-            event.po_number, EVENT_NAMES.get(event.kind, event.kind.value), event.message
+            event.po_number, EVENT_NAMES.get(event.kind, event.kind.value), _detail(event)
         )
         if progress is not None:
             progress.event(_run_event(event))
