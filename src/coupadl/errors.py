@@ -58,6 +58,9 @@ SUGGESTED_ACTIONS: dict[str, str] = {
         "Ask your Coupa administrator for access to these POs, or remove them from the input."
     ),
     "E_AUTH_REQUIRED": "Run 'coupadl login', then re-run the same command.",
+    "E_SERVER_ERROR": (
+        "Coupa had a server error: re-run later. If this PO keeps failing, open it in Coupa."
+    ),
     "E_BROWSER": (
         "Re-run the same command; if browsers keep dying, use fewer workers (--workers) "
         "or free some memory."

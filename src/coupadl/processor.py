@@ -164,6 +164,10 @@ def _process(
     if page_status is not None:
         _set(result, page_status, detail=page.error_message)
         return
+    if page.kind is PageKind.SERVER_ERROR:
+        _set(result, Status.FAILED, detail=f"Coupa server error: {page.title!r}", transient=True)
+        result.error_code = "E_SERVER_ERROR"
+        return
     if page.kind is not PageKind.PO:
         _set(result, Status.FAILED, detail=f"unexpected page: {page.title!r}", transient=True)
         return
@@ -232,7 +236,8 @@ def _add_requisition(
     if page.kind is not PageKind.REQUISITION:
         # A server error page, say: its files are unknown, so the PO is not complete and
         # must be fetched again (COMPLETED would never be retried).
-        state.errors.append(f"requisition {requisition_id}: unexpected page {page.title!r}")
+        what = "server error" if page.kind is PageKind.SERVER_ERROR else "unexpected page"
+        state.errors.append(f"requisition {requisition_id}: {what} {page.title!r}")
         state.unread_pages += 1
         return
     _download_all(session, page.attachments, work, settings, state, progress)

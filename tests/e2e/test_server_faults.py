@@ -42,6 +42,10 @@ def test_bursts_of_500_on_files_and_pages_are_retried(
     # An attempt meets at most one page fault (PO page, or later its requisition page) and
     # ends there: two page faults fail two attempts (the file faults may share one).
     assert done.report["retries"] >= 2
+    # A 500 on a PO's own page is named as what it was, not as a failed download.
+    po_page_faults = [f for f in faults() if f["group"] == "pos"]
+    retried_for = [detail for _, _, detail in events(settings.out, "retry")]
+    assert retried_for.count("E_SERVER_ERROR") == len(po_page_faults)
     assert_nothing_lost(sim, done, settings, tag)
 
 

@@ -153,6 +153,46 @@ def test_kind_markers(html: str, kind: PageKind) -> None:
     assert parse_page(html, f"{BASE}/order_headers/1", BASE).kind is kind
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        # Rails' own 500 page, as the simulator serves it
+        "<html><head><title>We're sorry, but something went wrong (500)</title></head>"
+        "<body><div class='dialog'><h1>We're sorry, but something went wrong.</h1></div>",
+        # a proxy or load balancer in front of the tenant
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
+        "Gateway</h1></center><hr><center>nginx</center></body></html>",
+        "<html><head><title>Error 503</title></head><body><p>Back soon</p></body></html>",
+        "<html><body><h1>Service Temporarily Unavailable</h1></body></html>",
+        "<html><body><h2>Internal Server Error</h2></body></html>",
+    ],
+)
+def test_server_error_pages(html: str) -> None:
+    page = parse_page(html, f"{BASE}/order_headers/1", BASE)
+    assert page.kind is PageKind.SERVER_ERROR
+    assert page.error_message
+
+
+@pytest.mark.parametrize(
+    ("html", "kind"),
+    [
+        # a record numbered like a status code stays a record
+        ("<h1>Purchase Order #503</h1>", PageKind.PO),
+        ("<title>Requisition #500</title>", PageKind.REQUISITION),
+        # a comment that mentions trouble is no error page
+        (
+            '<html data-controller="order_headers" data-action="show"><p>Something went '
+            "wrong with the first invoice</p></html>",
+            PageKind.PO,
+        ),
+        # a 404 page stays a 404, whatever its wording shares with a 500 page
+        ("<title>404 Not Found</title><h1>Not Found</h1>", PageKind.NOT_FOUND),
+    ],
+)
+def test_records_and_other_errors_are_no_server_error(html: str, kind: PageKind) -> None:
+    assert parse_page(html, f"{BASE}/order_headers/1", BASE).kind is kind
+
+
 def test_requisition_id_from_url_when_page_has_no_data_id() -> None:
     info = parse_page("<title>Requisition #</title>", f"{BASE}/requisition_headers/42", BASE)
     assert info.requisition_id == "42"

@@ -83,6 +83,7 @@ def test_final_status_rejects_impossible_counts(found: int, downloaded: int) -> 
         (PageKind.PO, None),
         (PageKind.REQUISITION, None),
         (PageKind.UNKNOWN, None),
+        (PageKind.SERVER_ERROR, None),  # no final status: the PO is retried
     ],
 )
 def test_status_for_page(kind: PageKind, expected: Status | None) -> None:

@@ -48,7 +48,7 @@ def test_a_429_page_is_rate_limited_with_its_wait(html: str, wait: float | None)
 
 
 def test_pages_that_are_not_a_429() -> None:
-    assert parse_page(SERVER_ERROR_HTML, PO_URL, BASE).kind is PageKind.UNKNOWN
+    assert parse_page(SERVER_ERROR_HTML, PO_URL, BASE).kind is PageKind.SERVER_ERROR
     # A PO may be numbered 429; its page is a PO page.
     po = (
         '<html data-controller="order_headers" data-action="show"><head>'

@@ -31,6 +31,7 @@ class PageKind(StrEnum):
     NOT_FOUND = "not_found"
     ACCESS_DENIED = "access_denied"
     RATE_LIMITED = "rate_limited"  # HTTP 429: too many requests, come back later
+    SERVER_ERROR = "server_error"  # HTTP 5xx: Coupa (or a proxy before it) failed
     UNKNOWN = "unknown"
 
 
@@ -94,6 +95,19 @@ _WAIT = re.compile(
     r"(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?)\b"
 )
 
+# --- server error (HTTP 5xx) ---------------------------------------------------------------
+# Rails' own 500 page says "We're sorry, but something went wrong"; a proxy or load
+# balancer in front answers "502 Bad Gateway", "503 Service Unavailable" and the like.
+_SERVER_ERROR_PHRASES = (
+    "something went wrong",
+    "internal server error",
+    "bad gateway",
+    "service unavailable",
+    "service temporarily unavailable",
+    "gateway timeout",
+)
+_HTTP_5XX = re.compile(r"^(?:error\s*)?5\d\d\b|\(5\d\d\)", re.IGNORECASE)  # in the title
+
 # --- page identity ----------------------------------------------------------------------
 _PO_TITLE = re.compile(r"purchase order\s*#", re.IGNORECASE)
 _REQUISITION_TITLE = re.compile(r"requisition\s*#", re.IGNORECASE)
@@ -134,6 +148,10 @@ def parse_page(html: str, page_url: str, base_url: str) -> PageInfo:
             text = _collapse(soup.get_text(" "))
             return PageInfo(
                 PageKind.RATE_LIMITED, title, error_message=text, retry_after=_retry_after(text)
+            )
+        if _is_server_error(soup, title):
+            return PageInfo(
+                PageKind.SERVER_ERROR, title, error_message=_collapse(soup.get_text(" "))
             )
         return PageInfo(kind, title=title)
     return PageInfo(
@@ -228,6 +246,13 @@ def _is_rate_limited(soup: BeautifulSoup, title: str) -> bool:
         return True
     # A bare "Retry later" (plain text, shown in a <pre>) is rack-attack's 429.
     return _fold(soup.get_text(" ")) in _RATE_LIMIT_EXACT
+
+
+def _is_server_error(soup: BeautifulSoup, title: str) -> bool:
+    if _HTTP_5XX.search(title):
+        return True
+    headings = [title] + [_collapse(h.get_text(" ")) for h in soup.find_all(["h1", "h2"])]
+    return any(p in _fold(h) for h in headings for p in _SERVER_ERROR_PHRASES)
 
 
 def _retry_after(text: str) -> float | None:
