@@ -70,6 +70,39 @@ def test_repair_discards_work_folders_and_reopens_pos_missing_files(tmp_path: Pa
         assert (out / "Acme" / "PO1_COMPLETED" / "a.pdf").exists()
 
 
+# Rewrites results.csv atomically and is SIGKILLed just before the rename, as a run
+# killed in the middle of updating its results file would be.
+KILLED_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from coupadl.output.atomic import atomic_write_text
+os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+atomic_write_text(Path(sys.argv[1]), "PO_NUMBER,STATUS\\n1,COMPLETED\\n2,COMPLETED\\n")
+"""
+
+
+def test_repair_removes_what_a_killed_atomic_write_left(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with RunState(out) as state:
+        results = out / "results.csv"
+        results.write_text("PO_NUMBER,STATUS\n1,COMPLETED\n", encoding="utf-8")
+        killed = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(results)], check=False)
+        assert killed.returncode == -signal.SIGKILL
+        [left] = [p for p in out.iterdir() if p.name.startswith(".results.csv.")]
+        # The user's own files, and files inside PO folders, are not ours to remove.
+        (out / "notes.tmp").write_text("mine", encoding="utf-8")
+        (out / "Acme" / "PO1_COMPLETED").mkdir(parents=True)
+        (out / "Acme" / "PO1_COMPLETED" / ".quote.pdf.0123456789ab.tmp").write_bytes(b"x")
+
+        repair = repair_output(out, state)
+
+        assert repair.temp_files_removed == [left]
+        assert not left.exists()
+        assert results.read_text(encoding="utf-8") == "PO_NUMBER,STATUS\n1,COMPLETED\n"
+        assert (out / "notes.tmp").exists()
+        assert (out / "Acme" / "PO1_COMPLETED" / ".quote.pdf.0123456789ab.tmp").exists()
+
+
 def _wait_gone(proc: psutil.Process, timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

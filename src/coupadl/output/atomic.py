@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -18,10 +19,19 @@ REPLACE_ATTEMPTS = 3
 _RETRY_DELAY = 0.1  # seconds, doubled after each failed attempt
 
 
+_TOKEN_BYTES = 6
+_TEMP_NAME = re.compile(rf"\..+\.[0-9a-f]{{{2 * _TOKEN_BYTES}}}\.tmp")
+
+
 def _temp_path(path: Path) -> Path:
     # Hidden, unique and in the same folder; the ".tmp" suffix keeps Excel and file
     # indexers from treating a half-written file as the real thing.
-    return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    return path.with_name(f".{path.name}.{secrets.token_hex(_TOKEN_BYTES)}.tmp")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of our temporary files: only a killed process leaves one."""
+    return _TEMP_NAME.fullmatch(name) is not None
 
 
 def _write_temp(temp: Path, data: bytes) -> None:

@@ -6,6 +6,9 @@ Order of writes during a run (what makes this repair enough):
 2. the work folder is renamed to its final name in one step;
 3. only then is the PO recorded as finished in the state DB (one transaction).
 
+The results file and reports are replaced atomically (output/atomic.py): a kill during
+such a write leaves the old file whole plus a hidden temporary file, removed here.
+
 A kill at any instant therefore leaves at worst a work folder (discarded here: the PO
 is not finished, so it runs again) or a final folder of a PO that is not recorded as
 finished (it runs again and its new folder replaces the old one). The repair also
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coupadl.models import POResult
+from coupadl.output.atomic import is_temp_name
 from coupadl.output.folders import WORK_SUFFIX, prune_empty
 from coupadl.state.store import STATE_DIR_NAME, RunState
 
@@ -35,6 +39,7 @@ class Repair:
 
     work_folders_removed: list[Path] = field(default_factory=list)
     reopened: list[str] = field(default_factory=list)  # finished POs with files missing
+    temp_files_removed: list[Path] = field(default_factory=list)  # of atomic writes
 
 
 def find_work_folders(out: Path) -> list[Path]:
@@ -69,8 +74,15 @@ def missing_files(result: POResult) -> list[str]:
 
 
 def repair_output(out: Path, state: RunState) -> Repair:
-    """Discard unfinished work folders and re-open finished POs whose files are gone."""
+    """Discard unfinished work folders and half-written results and reports, and
+    re-open finished POs whose files are gone."""
     repair = Repair()
+    # The results file and the reports are written in the output folder itself.
+    for path in sorted(out.iterdir()):
+        if path.is_file() and is_temp_name(path.name):
+            log.info("removing %s, left by an interrupted write", path.name)
+            path.unlink()
+            repair.temp_files_removed.append(path)
     for folder in find_work_folders(out):
         log.info("discarding the unfinished download folder %s", folder.relative_to(out))
         shutil.rmtree(folder)
