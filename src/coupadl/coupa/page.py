@@ -238,9 +238,14 @@ def _error(soup: BeautifulSoup) -> tuple[PageKind, str] | None:
     return (kind, whole) if kind else None
 
 
-def _is_rate_limited(soup: BeautifulSoup, title: str) -> bool:
+def _headings_say(soup: BeautifulSoup, title: str, phrases: tuple[str, ...]) -> bool:
+    """Whether the title or an h1/h2 contains one of ``phrases`` (folded)."""
     headings = [title] + [_collapse(h.get_text(" ")) for h in soup.find_all(["h1", "h2"])]
-    if any(p in _fold(h) for h in headings for p in _RATE_LIMIT_PHRASES):
+    return any(p in _fold(h) for h in headings for p in phrases)
+
+
+def _is_rate_limited(soup: BeautifulSoup, title: str) -> bool:
+    if _headings_say(soup, title, _RATE_LIMIT_PHRASES):
         return True
     if _HTTP_429.search(title):
         return True
@@ -249,10 +254,7 @@ def _is_rate_limited(soup: BeautifulSoup, title: str) -> bool:
 
 
 def _is_server_error(soup: BeautifulSoup, title: str) -> bool:
-    if _HTTP_5XX.search(title):
-        return True
-    headings = [title] + [_collapse(h.get_text(" ")) for h in soup.find_all(["h1", "h2"])]
-    return any(p in _fold(h) for h in headings for p in _SERVER_ERROR_PHRASES)
+    return bool(_HTTP_5XX.search(title)) or _headings_say(soup, title, _SERVER_ERROR_PHRASES)
 
 
 def _retry_after(text: str) -> float | None:
