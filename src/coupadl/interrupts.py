@@ -35,6 +35,24 @@ def started_ignored(sig: signal.Signals) -> bool:
     return True
 
 
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def terminate_as_interrupt() -> None:
+    """Outside a run's own handling, SIGTERM (and Ctrl+Break on Windows) stop the
+    program as Ctrl+C does: a KeyboardInterrupt, so cleanup code runs. Signals started
+    ignored stay ignored. :func:`graceful_interrupts` and the pool's handlers take these
+    over while POs are in flight."""
+    for sig in stop_signals():
+        if sig is not signal.SIGINT and not started_ignored(sig):
+            signal.signal(sig, _raise_interrupt)
+
+
+# Handlers a run may replace: Python's own, the OS default, and terminate_as_interrupt's.
+_REPLACEABLE = (signal.default_int_handler, signal.SIG_DFL, _raise_interrupt)
+
+
 @contextmanager
 def graceful_interrupts(
     on_interrupt: Callable[[int], None] | None = None,
@@ -50,8 +68,7 @@ def graceful_interrupts(
     ours = [
         sig
         for sig in stop_signals()
-        if not started_ignored(sig)
-        and signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL)
+        if not started_ignored(sig) and signal.getsignal(sig) in _REPLACEABLE
     ]
     if not ours:
         yield stop

@@ -28,6 +28,7 @@ from coupadl.browser.downloads import (
     wait_for_complete,
     wait_for_start,
 )
+from coupadl.browser.profile import clear_stale_locks
 from coupadl.browser.session import BrowserSession
 from coupadl.convert.msg_pdf import convert_po_folder
 from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
@@ -370,6 +371,8 @@ class BrowserHandler:
         self.session = BrowserSession(settings, self.profile_dir, guard_hosts=True)
 
     def start(self) -> None:
+        # A killed browser leaves its SingletonLock in the clone: Chromium would refuse it.
+        clear_stale_locks(self.profile_dir)
         self.session.start()
         if self._cookies:
             self.session.import_cookies(self._cookies)

@@ -333,6 +333,7 @@ def _run_pooled(
             workers,
             recorder.record,
             recorder.state,
+            require_base_profile(settings),
             reauth=reauth,
             interactive=interactive,
             progress=recorder.monitor,

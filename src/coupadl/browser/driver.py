@@ -14,12 +14,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chromium.options import ChromiumOptions
-from selenium.webdriver.chromium.service import ChromiumService
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 
 from coupadl.errors import BrowserError, ProfileLockedError
@@ -162,7 +161,7 @@ def _outside_terminal_group() -> dict[str, Any]:
     Chromium shuts itself down on SIGINT even when its parent ignores it: the browsers
     the graceful stop lets finish their POs would die with the first Ctrl+C. coupadl's
     own process decides what Ctrl+C means, and closes the browsers itself."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         return {"creation_flags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
 
@@ -175,11 +174,9 @@ def start_driver(settings: Settings, profile_dir: Path, download_dir: Path) -> C
     try:
         if settings.browser is BrowserKind.EDGE:
             edge = webdriver.EdgeService(driver_path, popen_kw=_outside_terminal_group())
-            return webdriver.Edge(options=options, service=edge)
-        service: ChromiumService = webdriver.ChromeService(
-            driver_path, popen_kw=_outside_terminal_group()
-        )
-        return webdriver.Chrome(options=options, service=service)
+            return webdriver.Edge(options=cast(webdriver.EdgeOptions, options), service=edge)
+        chrome = webdriver.ChromeService(driver_path, popen_kw=_outside_terminal_group())
+        return webdriver.Chrome(options=cast(webdriver.ChromeOptions, options), service=chrome)
     except WebDriverException as exc:
         text = str(exc.msg or exc)
         if any(hint in text for hint in _PROFILE_IN_USE_HINTS):

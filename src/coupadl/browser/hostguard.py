@@ -260,8 +260,8 @@ class HostGuard:
         if method == "Browser.downloadWillBegin":
             with self._lock:
                 self._folder_of_guid[params["guid"]] = self._folder
-                download = self._downloads.setdefault(self._folder, _Download())
-                download.url = redact(str(params.get("url", "")))
+                begun = self._downloads.setdefault(self._folder, _Download())
+                begun.url = redact(str(params.get("url", "")))
         elif method == "Browser.downloadProgress":
             guid = params["guid"]
             with self._lock:

@@ -189,7 +189,7 @@ class BrowserSession:
                     continue
                 driver.switch_to.window(handle)
                 driver.close()
-            driver.switch_to.window(self._work_tab if keep_work else self._keeper)
+            driver.switch_to.window((self._work_tab if keep_work else self._keeper) or "")
         except WebDriverException as exc:
             log.warning("could not close a tab: %s", exc.msg)
         if not keep_work:

@@ -3,21 +3,32 @@ to exit codes. No business logic lives here."""
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 
 from coupadl import __version__
+from coupadl.cli.common import (
+    BaseUrl,
+    Browser,
+    BrowserBinary,
+    ConfigFile,
+    DriverPath,
+    ProfileDir,
+    Quiet,
+    Verbose,
+    console,
+    fail,
+    settings_from,
+    setup_logging,
+)
 from coupadl.cli.doctor_cmd import doctor
 from coupadl.cli.report_cmd import report
 from coupadl.errors import CoupadlError, ExitCode
-from coupadl.settings import BrowserKind, LogFormat, RequisitionFallback, Settings, load_settings
+from coupadl.interrupts import terminate_as_interrupt
+from coupadl.settings import LogFormat, RequisitionFallback
 
 app = typer.Typer(
     name="coupadl",
@@ -26,60 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-log = logging.getLogger("coupadl")
-
-# Options shared by several commands. Each default is None: "not given", so the
-# environment, the config file or the settings default decides (see load_settings).
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Coupa tenant URL.")]
-ConfigFile = Annotated[
-    Path | None, typer.Option("--config", help="TOML config file (default ./coupadl.toml).")
-]
-Browser = Annotated[BrowserKind | None, typer.Option("--browser", help="chromium, chrome or edge.")]
-BrowserBinary = Annotated[Path | None, typer.Option("--browser-binary", help="Browser executable.")]
-DriverPath = Annotated[
-    Path | None, typer.Option("--driver-path", help="chromedriver/msedgedriver.")
-]
-ProfileDir = Annotated[
-    Path | None, typer.Option("--profile-dir", help="Signed-in base browser profile.")
-]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")]
-
-
-def _setup_logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    handler: logging.Handler
-    if console.is_terminal:
-        handler = RichHandler(console=console, show_path=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("coupadl").setLevel(level)
-
-
-def _settings(config: Path | None, **flags: Any) -> Settings:
-    return load_settings(flags, config_file=config)
-
-
-def _fail(exc: CoupadlError) -> typer.Exit:
-    console.print(f"[bold red]error[/] [{exc.code}] {exc.message}")
-    return typer.Exit(int(exc.exit_code))
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (and Ctrl+Break on Windows) stop a run like Ctrl+C does."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-    if hasattr(signal, "SIGBREAK"):
-        signal.signal(signal.SIGBREAK, handler)
 
 
 def _version(value: bool) -> None:
@@ -167,10 +124,10 @@ def run(
     """Download every attachment of every PO in INPUT_FILE; re-run to resume."""
     from coupadl.runner import run_batch
 
-    _setup_logging(verbose, quiet)
-    _terminate_as_interrupt()
+    setup_logging(verbose, quiet)
+    terminate_as_interrupt()
     try:
-        settings = _settings(
+        settings = settings_from(
             config,
             base_url=base_url,
             out=out,
@@ -201,7 +158,7 @@ def run(
                 input_file, settings, interactive=sys.stdin.isatty(), monitor=monitor
             )
     except CoupadlError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted.[/] Re-run the same command to resume.")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -241,9 +198,9 @@ def login(
     """Sign in to Coupa in a browser window and keep the signed-in profile for runs."""
     from coupadl.login import check_signed_in, sign_in
 
-    _setup_logging(verbose, False)
+    setup_logging(verbose, False)
     try:
-        settings = _settings(
+        settings = settings_from(
             config,
             base_url=base_url,
             username=username,
@@ -260,7 +217,7 @@ def login(
             raise typer.Exit(int(ExitCode.OK if ok else ExitCode.AUTH_REQUIRED))
         outcome = sign_in(settings, timeout=timeout)
     except CoupadlError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if not outcome.signed_in:
         console.print(
             "[red]Signed in, but a headless copy of the profile is signed out[/] "
@@ -315,7 +272,7 @@ def sim(
     """Serve a local Coupa simulator (see GET /__sim__/manifest for the truth)."""
     from coupadl.simulator.server import check_host, serve
 
-    _setup_logging(verbose, False)
+    setup_logging(verbose, False)
     try:
         check_host(host, allow_remote)
     except ValueError as exc:  # a non-loopback address without --allow-remote
@@ -353,11 +310,11 @@ def demo(
     from coupadl.cli.demo import run_demo
     from coupadl.cli.summary import print_outcome
 
-    _setup_logging(verbose, False)
+    setup_logging(verbose, False)
     try:
         outcome, problems = run_demo(out, n_pos=pos, workers=workers)
     except CoupadlError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print_outcome(console, outcome)
     if problems:
         for problem in problems:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from coupadl.cli.common import console, fail, settings_from, setup_logging
 from coupadl.settings import BrowserKind
 
 _TAGS = {
@@ -51,16 +52,15 @@ def doctor(
 
     Exit code 0: all ok; 10: warnings only; 11: a check failed (docs/troubleshooting.md).
     """
-    # Imported here: app.py imports this module, and the command should start fast.
+    # Imported here: the command should start fast.
     from rich.markup import escape
 
-    from coupadl.cli.app import _fail, _settings, _setup_logging, console
     from coupadl.doctor import Level, exit_code, run_doctor
     from coupadl.errors import CoupadlError
 
-    _setup_logging(verbose, not verbose)
+    setup_logging(verbose, not verbose)
     try:
-        settings = _settings(
+        settings = settings_from(
             config,
             base_url=base_url,
             out=out,
@@ -70,7 +70,7 @@ def doctor(
             profile_dir=profile_dir,
         )
     except CoupadlError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     checks = run_doctor(settings, session=session_check, min_free_bytes=min_free_mb * 1024**2)
     for check in checks:
         line = f"{_TAGS[check.level.value]} {check.name:<8} {escape(check.detail)}"

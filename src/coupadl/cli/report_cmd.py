@@ -8,21 +8,22 @@ from typing import Annotated
 
 import typer
 
+from coupadl.cli.common import console, fail, setup_logging
+
 
 def report(
     out: Annotated[Path, typer.Argument(help="Output folder of a run (its --out).")],
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
 ) -> None:
     """Show the summary of the last run into OUT and write OUT/report.html again."""
-    # Imported here: app.py imports this module, and the command should start fast.
-    from coupadl.cli.app import _fail, _setup_logging, console
+    # Imported here: the command should start fast.
     from coupadl.cli.summary import print_outcome
     from coupadl.errors import CoupadlError
     from coupadl.run_report import report_from_state
 
-    _setup_logging(verbose, False)
+    setup_logging(verbose, False)
     try:
         report = report_from_state(out)
     except CoupadlError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print_outcome(console, report.outcome)  # names report.html too

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -132,7 +133,9 @@ def _body(msg: Any, source: Path) -> tuple[str, str]:
 
 def _attachment_name(att: Any, index: int, source: Path) -> str:
     for attr in ("longFilename", "name", "shortFilename", "displayName"):
-        value = _attempt(f"attachment {index} name", source, lambda a=attr: getattr(att, a, None))
+        value = _attempt(
+            f"attachment {index} name", source, functools.partial(getattr, att, attr, None)
+        )
         if isinstance(value, str) and value.strip():
             return value.strip()
     return f"attachment {index}"
@@ -183,7 +186,8 @@ def _read(path: Path) -> EmailContent:
     import extract_msg  # imported here: half a second, paid only when there is a .msg
 
     try:
-        msg = extract_msg.openMsg(str(path))
+        # openMsg is typed as the base MSGFile; a mail message has the fields used below.
+        msg: Any = extract_msg.openMsg(str(path))
     except Exception as exc:  # any parser error means "not a readable .msg"
         raise InvalidMessageError(
             f"{path.name} is not a valid Outlook message ({type(exc).__name__}: {exc})"

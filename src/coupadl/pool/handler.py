@@ -76,4 +76,4 @@ def load_factory(path: str) -> HandlerFactory:
             raise ConfigError(f"{module_name!r} has no attribute {attr!r}") from exc
     if not callable(obj):
         raise ConfigError(f"handler factory {path!r} is not callable")
-    return obj  # type: ignore[no-any-return]
+    return obj

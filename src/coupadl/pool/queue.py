@@ -42,9 +42,6 @@ class TaskState(enum.StrEnum):
     NOT_FINISHED = "not_finished"  # the pool stopped before it finished: leave it pending
 
 
-_SETTLED = frozenset({TaskState.DONE, TaskState.CANCELLED, TaskState.NOT_FINISHED})
-
-
 class TaskHandle:
     """The caller's view of one submitted PO."""
 
@@ -212,9 +209,6 @@ class TaskQueue:
             self._waiting -= 1
             self._push_ready(record)
 
-    def next_due(self) -> float | None:
-        return self._delayed[0][0] if self._delayed else None
-
     def pop(self) -> TaskRecord | None:
         """The next task to run (marked RUNNING), or None."""
         while self._ready:
@@ -257,7 +251,3 @@ class TaskQueue:
         self._ready.clear()
         self._delayed.clear()
         return records
-
-
-def is_settled(state: TaskState) -> bool:
-    return state in _SETTLED

@@ -12,10 +12,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from coupadl.errors import AuthRequiredError
-from coupadl.login import require_base_profile
 from coupadl.models import POResult, POTask
 from coupadl.pool.config import PoolConfig
 from coupadl.pool.events import EventKind, PoolEvent
@@ -64,22 +64,22 @@ def run_pooled(
     workers: int,
     record: Callable[[POResult], None],
     state: EventStore,
+    base_profile: Path,
     *,
     reauth: Callable[[], list[dict[str, Any]]] | None = None,
     interactive: bool = False,
     progress: RunProgress | None = None,
 ) -> PooledRun:
-    """Process ``tasks`` with ``workers`` browsers.
+    """Process ``tasks`` with ``workers`` browsers, each on a clone of ``base_profile``.
 
     When Coupa asks to sign in, the pool pauses; ``reauth`` (see
     :func:`coupadl.login.reauthenticator`) may sign in again and return fresh cookies,
     and the pool resumes; if it raises :class:`AuthRequiredError` the run stops with the
     rest pending. Raises BrowserError when no browser can start (the caller may fall
-    back to one browser), AuthRequiredError without a base profile, and
-    KeyboardInterrupt after a Ctrl+C once the pool is down and the pending POs are known
-    to the state (they were marked pending before). ``progress`` gets the pool's events,
-    its per-worker status while it runs, and the interrupts."""
-    profile = require_base_profile(settings)
+    back to one browser), and KeyboardInterrupt after a Ctrl+C once the pool is down
+    and the pending POs are known to the state (they were marked pending before).
+    ``progress`` gets the pool's events, its per-worker status while it runs, and the
+    interrupts."""
     auth_pos: list[str] = []
 
     def on_event(event: PoolEvent) -> None:
@@ -98,7 +98,7 @@ def run_pooled(
         PoolConfig(
             settings=settings,
             workers=workers,
-            base_profile=profile,
+            base_profile=base_profile,
             on_event=on_event,
             interactive=interactive,
         )

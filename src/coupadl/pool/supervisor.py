@@ -21,7 +21,6 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from coupadl.browser.profile import clear_stale_locks
 from coupadl.errors import BrowserError
 from coupadl.models import POResult, Status
 from coupadl.pool.config import PoolConfig
@@ -476,9 +475,6 @@ class Supervisor:
         )
 
     def _spawn(self, slot: WorkerSlot) -> None:
-        if slot.profile_dir is not None:
-            # A killed browser leaves its SingletonLock behind in the clone.
-            clear_stale_locks(slot.profile_dir)
         slot.retire_when_idle = False
         slot.spawn(self.ctx, self.spec_for(slot))
         logger.debug("%s: process %s started", slot.worker_id, slot.pid)

@@ -39,7 +39,8 @@ CONTROL_PREFIX = "/__sim__"
 _PUBLIC_PREFIXES = (CONTROL_PREFIX + "/", "/assets/", "/sessions")
 _MAX_SCRIPT_DELAY = 30.0
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+# FaultyBody is an ASGI app that Starlette sends as it sends a Response.
+Endpoint = Callable[[Request], Awaitable[Response | FaultyBody]]
 
 
 @dataclass
@@ -65,7 +66,7 @@ class SimState:
 
 
 def _state(request: Request) -> SimState:
-    return request.app.state.sim  # type: ignore[no-any-return]
+    return request.app.state.sim
 
 
 def _context(request: Request) -> pages.PageContext:
@@ -108,7 +109,7 @@ def _signed_in(*, page: bool) -> Callable[[Endpoint], Endpoint]:
     """Gate an endpoint; ``page`` requests count toward ``session_max_requests``."""
 
     def wrap(handler: Endpoint) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
+        async def endpoint(request: Request) -> Response | FaultyBody:
             if not _session_ok(request, count=page):
                 return _to_sign_in(request)
             if page:

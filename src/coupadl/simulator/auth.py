@@ -93,8 +93,3 @@ class Sessions:
     def expire_all(self) -> None:
         with self._lock:
             self._expired_before_us = int(self._clock() * 1_000_000)
-
-    def requests_of(self, token: str) -> int:
-        parsed = self._parse(token)
-        with self._lock:
-            return self._requests.get(parsed[1], 0) if parsed else 0

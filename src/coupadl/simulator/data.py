@@ -293,7 +293,8 @@ def _fill(template: str, rng: random.Random, po: str) -> str:
 
 
 def _long_name(rng: random.Random) -> str:
-    start, target, words = rng.randrange(len(_LONG_WORDS)), rng.randint(200, 240), []
+    start, target = rng.randrange(len(_LONG_WORDS)), rng.randint(200, 240)
+    words: list[str] = []
     while len("_".join(words)) < target:
         words.append(_LONG_WORDS[(start + len(words)) % len(_LONG_WORDS)])
     return "_".join(words) + rng.choice((".pdf", ".docx"))
@@ -338,7 +339,8 @@ def _groups(rng: random.Random, files: list[SimFile]) -> list[list[SimFile]]:
 # (header files, comment groups)). "has_req" is decided by the caller's rng.
 
 
-_Plan = tuple[list[SimFile], list[list[SimFile]], tuple[list[SimFile], list[list[SimFile]]] | None]
+_Requisition = tuple[list[SimFile], list[list[SimFile]]]  # header files, comment groups
+_Plan = tuple[list[SimFile], list[list[SimFile]], _Requisition | None]
 
 
 def _plan_regular(b: _Builder, rng: random.Random, po: str, kind: Kind) -> _Plan:
@@ -375,7 +377,7 @@ def _plan_duplicates(b: _Builder, rng: random.Random, po: str) -> _Plan:
     upper = b.new_file(rng, f"{stem}.PDF")  # same name but for case
     looks_numbered = b.new_file(rng, f"{stem} (1).pdf")  # collides with a generated name
     groups = [[first], [first, other], [looks_numbered, *b.regulars(rng, po, rng.randint(0, 1))]]
-    req = ([], []) if rng.random() < 0.5 else None
+    req: _Requisition | None = ([], []) if rng.random() < 0.5 else None
     return [upper], groups, req
 
 
@@ -387,7 +389,7 @@ def _plan_unicode(b: _Builder, rng: random.Random, po: str) -> _Plan:
     header = [b.new_file(rng, _long_name(rng))]
     names = rng.sample(_UNICODE_NAMES, 3)
     comments = [b.new_file(rng, _fill(name, rng, po)) for name in names]
-    req = ([], [[b.regular(rng, po)]]) if rng.random() < 0.5 else None
+    req: _Requisition | None = ([], [[b.regular(rng, po)]]) if rng.random() < 0.5 else None
     return header, _groups(rng, comments), req
 
 

@@ -100,7 +100,7 @@ class SimulatorServer:
 
     @property
     def state(self) -> SimState:
-        return self.app.state.sim  # type: ignore[no-any-return]
+        return self.app.state.sim
 
     @property
     def port(self) -> int:

@@ -125,7 +125,7 @@ def make_state(seed: int) -> SsoState:
 
 
 def _sso(request: Request) -> SsoState:
-    return request.app.state.sso  # type: ignore[no-any-return]
+    return request.app.state.sso
 
 
 def _sim(request: Request) -> Any:

@@ -299,7 +299,9 @@ def _read_excel_rows(path: Path) -> tuple[str, list[list[object]]]:
         ) from exc
     try:
         sheet_name = _pick_sheet(workbook.sheetnames)
-        rows = [list(r) for r in workbook[sheet_name].iter_rows(values_only=True)]
+        rows: list[list[object]] = [
+            list(r) for r in workbook[sheet_name].iter_rows(values_only=True)
+        ]
     finally:
         workbook.close()  # read-only mode keeps the file open until closed
     return sheet_name, rows
