@@ -26,7 +26,7 @@ KNOWN: dict[str, int] = {
     "coupadl/pool/run.py:run_pooled": 94,
     "coupadl/pool/supervisor.py": 910,
     "coupadl/pool/supervisor.py:_after_attempt": 69,
-    "coupadl/processor.py": 427,
+    "coupadl/processor.py": 421,
     "coupadl/runner.py": 492,
     "coupadl/runner.py:run_batch": 89,
     "coupadl/simulator/app.py": 488,

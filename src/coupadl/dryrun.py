@@ -1,10 +1,11 @@
 """``coupadl run --dry-run``: what a run would download, without downloading it.
 
 It signs in like a run (a clone of the saved profile), opens each PO the run would
-process (the same choice: finished POs skipped, ``only_failed``, ``limit``), and lists
-the files it would save, under the names they would get (same order and collision
-rules as the processor), requisition fallback included. Nothing is downloaded and
-nothing is written to the output folder: the listing goes to the caller.
+process (the same choice: finished POs skipped, ``only_failed``, ``limit``), and walks
+it through the run's own per-PO flow (:func:`coupadl.engine.flow.walk_po`: the same
+page decisions, requisition fallback and names) with a sink that lists the files
+instead of downloading them. Nothing is downloaded and nothing is written to the
+output folder: the listing goes to the caller.
 
 Sizes: Coupa's pages do not show them (coupa-facts.md). Each size is asked for with a
 HEAD request made by the signed-in page itself (``fetch``, same origin only, so the
@@ -27,15 +28,12 @@ from selenium.common.exceptions import WebDriverException
 
 from coupadl.browser.profile import clone_profile, ensure_not_locked, remove_clone
 from coupadl.browser.session import BrowserSession
-from coupadl.coupa.page import PageInfo, PageKind
-from coupadl.coupa.status import needs_requisition, status_for_page
-from coupadl.coupa.urls import po_id_for_number, po_url, requisition_url
+from coupadl.coupa.page import PageInfo
+from coupadl.engine.flow import NamedFile, walk_po
 from coupadl.errors import AuthRequiredError, BrowserError, PageTimeout, RateLimitedError
 from coupadl.login import require_base_profile
-from coupadl.models import Attachment, AttachmentSource, POTask, Status
-from coupadl.output.folders import STAGING_NAME
-from coupadl.output.names import name_key, sanitize_name, unique_name
-from coupadl.processor import _open_page
+from coupadl.models import AttachmentSource, POTask, Status
+from coupadl.processor import open_record
 from coupadl.settings import Settings
 from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
 from coupadl.state.store import DB_NAME, STATE_DIR_NAME, RunState
@@ -145,70 +143,66 @@ def _select(plan: RunPlan, settings: Settings) -> tuple[list[POTask], int]:
     return tasks, 0
 
 
-def _read(session: BrowserSession, url: str, base: str) -> PageInfo:
-    """The page as the processor reads it (sign-in and 429 checks included)."""
-    for attempt in range(1, RATE_LIMIT_TRIES + 1):
-        try:
-            return _open_page(session, url, base)
-        except RateLimitedError as exc:
-            if attempt == RATE_LIMIT_TRIES:
-                raise
-            log.warning("%s; waiting %.0f s", exc.message, exc.retry_after)
-            time.sleep(exc.retry_after)
-    raise AssertionError("unreachable")
+@dataclass
+class _DryRunRecords:
+    """Pages as the run reads them (sign-in and 429 checks included); a page answered
+    429 is asked again after the wait Coupa names, up to RATE_LIMIT_TRIES times."""
+
+    session: BrowserSession
+    base: str
+
+    def open_record(self, url: str) -> PageInfo:
+        for attempt in range(1, RATE_LIMIT_TRIES + 1):
+            try:
+                return open_record(self.session, url, self.base)
+            except RateLimitedError as exc:
+                if attempt == RATE_LIMIT_TRIES:
+                    raise
+                log.warning("%s; waiting %.0f s", exc.message, exc.retry_after)
+                time.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
+
+
+@dataclass
+class _ListSink:
+    """The flow's files, listed with their sizes instead of downloaded."""
+
+    session: BrowserSession
+    base: str
+    files: list[PlannedFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def begin(self, page: PageInfo) -> None:
+        """Nothing to prepare: nothing is written."""
+
+    def take(self, files: Sequence[NamedFile]) -> None:
+        sizes = _sizes(self.session, [f.attachment.url for f in files], self.base)
+        self.files += [
+            PlannedFile(f.name, f.attachment.source, size, f.attachment.url)
+            for f, size in zip(files, sizes, strict=True)
+        ]
+
+    def requisition_unread(self, note: str, *, incomplete: bool) -> None:
+        self.notes.append(note)
 
 
 def _plan_po(session: BrowserSession, task: POTask, settings: Settings, base: str) -> PlannedPO:
     po = task.po_number
+    sink = _ListSink(session, base)
     with session.po_tab():
         try:
-            page = _read(session, po_url(base, po_id_for_number(po)), base)
+            walk = walk_po(_DryRunRecords(session, base), task, settings, sink)
         except PageTimeout as exc:
-            return PlannedPO(po, Status.TIMEOUT.value, note=exc.message)
+            return PlannedPO(po, Status.TIMEOUT.value, files=sink.files, note=exc.message)
         except RateLimitedError as exc:
-            return PlannedPO(po, Status.FAILED.value, note=exc.message)
-        decided = status_for_page(page.kind)
-        if decided is Status.AUTH_REQUIRED:
-            raise AuthRequiredError("Coupa asked to sign in on a PO page")
-        if decided is not None:
-            return PlannedPO(po, decided.value, note=page.error_message)
-        if page.kind is not PageKind.PO:
-            return PlannedPO(po, Status.FAILED.value, note=f"unexpected page {page.title!r}")
-        planned = PlannedPO(po, "FILES", supplier=page.supplier)
-        taken = {name_key(STAGING_NAME)}  # as in the processor
-        seen: set[str] = set()
-        planned.files += _files(session, page.attachments, base, taken, seen)
-        if page.requisition_id and needs_requisition(
-            page.attachments, settings.requisition_fallback
-        ):
-            try:
-                req = _read(session, requisition_url(base, page.requisition_id), base)
-            except (PageTimeout, RateLimitedError) as exc:
-                req = PageInfo(PageKind.UNKNOWN, error_message=exc.message)
-            if req.kind is PageKind.REQUISITION:
-                planned.files += _files(session, req.attachments, base, taken, seen)
-            else:
-                planned.note = f"requisition {page.requisition_id} could not be read"
-    if not planned.files:
-        planned.outcome = Status.NO_ATTACHMENTS.value
-    return planned
-
-
-def _files(
-    session: BrowserSession,
-    attachments: Sequence[Attachment],
-    base: str,
-    taken: set[str],
-    seen: set[str],
-) -> list[PlannedFile]:
-    """The page's new attachments, named as the processor would, with their sizes."""
-    fresh = [a for a in attachments if a.url not in seen]
-    seen.update(a.url for a in fresh)
-    sizes = _sizes(session, [a.url for a in fresh], base)
-    return [
-        PlannedFile(unique_name(sanitize_name(a.name), taken), a.source, size, a.url)
-        for a, size in zip(fresh, sizes, strict=True)
-    ]
+            return PlannedPO(po, Status.FAILED.value, files=sink.files, note=exc.message)
+    decided = walk.decided
+    if decided is not None and decided.status is Status.AUTH_REQUIRED:
+        raise AuthRequiredError("Coupa asked to sign in on a PO page")
+    if decided is not None and decided.status is not Status.NO_ATTACHMENTS:
+        return PlannedPO(po, decided.status.value, note=decided.detail)
+    outcome = "FILES" if sink.files else Status.NO_ATTACHMENTS.value
+    return PlannedPO(po, outcome, walk.page.supplier, sink.files, "; ".join(sink.notes))
 
 
 def _sizes(session: BrowserSession, urls: list[str], base: str) -> list[int | None]:

@@ -34,14 +34,14 @@ from coupadl.convert.msg_pdf import convert_po_folder
 from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
 from coupadl.coupa.po_numbers import display_po
 from coupadl.coupa.signin import is_sign_in_document, session_poll_answer
-from coupadl.coupa.status import error_for, final_status, needs_requisition, status_for_page
+from coupadl.coupa.status import error_for, final_status
 from coupadl.coupa.urls import (
     is_sign_in_url,
     po_id_for_number,
     po_url,
-    requisition_url,
     session_check_url,
 )
+from coupadl.engine.flow import NamedFile, walk_po
 from coupadl.errors import (
     AuthRequiredError,
     BrowserError,
@@ -58,7 +58,6 @@ from coupadl.output.folders import (
     prepare_work_dir,
     prune_empty,
 )
-from coupadl.output.names import name_key, sanitize_name, unique_name
 from coupadl.output.space import probe_writable, stop_code
 from coupadl.ratelimit import pause_seconds
 from coupadl.settings import Settings
@@ -83,10 +82,6 @@ class _Downloads:
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
     found: int = 0
-    # The staging folder's name is taken: an attachment called ".incoming" must not
-    # be moved onto it.
-    taken: set[str] = field(default_factory=lambda: {name_key(STAGING_NAME)})
-    seen_urls: set[str] = field(default_factory=set)
     slots: int = 0  # staging folders used so far
     unread_pages: int = 0  # pages whose attachments could not be read (e.g. HTTP 500)
 
@@ -133,7 +128,8 @@ def _set(result: POResult, status: Status, detail: str = "", *, transient: bool 
     result.transient = transient
 
 
-def _open_page(session: BrowserSession, url: str, base: str) -> PageInfo:
+def open_record(session: BrowserSession, url: str, base: str) -> PageInfo:
+    """The browser engine's page read: open ``url``, wait for Coupa's render, parse."""
     landed = session.open(url)
     if is_sign_in_url(landed, base):
         raise AuthRequiredError(f"Coupa sent the browser to a sign-in page ({landed})")
@@ -151,6 +147,43 @@ def _open_page(session: BrowserSession, url: str, base: str) -> PageInfo:
     return page
 
 
+@dataclass
+class BrowserRecords:
+    """:class:`coupadl.engine.flow.RecordSource` over one browser session."""
+
+    session: BrowserSession
+    base: str
+
+    def open_record(self, url: str) -> PageInfo:
+        return open_record(self.session, url, self.base)
+
+
+@dataclass
+class _DownloadSink:
+    """The flow's files, downloaded by the browser into the PO's work folder."""
+
+    session: BrowserSession
+    task: POTask
+    settings: Settings
+    progress: Progress
+    state: _Downloads = field(default_factory=lambda: _Downloads())
+    parent: Path | None = None
+    work: Path | None = None
+
+    def begin(self, page: PageInfo) -> None:
+        self.parent = parent_dir(self.settings.out, self.task.folder_levels, page.supplier)
+        self.work = prepare_work_dir(self.parent, self.task.po_number)
+
+    def take(self, files: Sequence[NamedFile]) -> None:
+        assert self.work is not None
+        _download_all(self.session, files, self.work, self.settings, self.state, self.progress)
+
+    def requisition_unread(self, note: str, *, incomplete: bool) -> None:
+        if incomplete:
+            self.state.errors.append(note)
+            self.state.unread_pages += 1
+
+
 def _process(
     session: BrowserSession,
     task: POTask,
@@ -159,37 +192,30 @@ def _process(
     progress: Progress,
 ) -> None:
     base = settings.require_base_url()
-    progress("navigating")
-    page = _open_page(session, result.url, base)
-    page_status = status_for_page(page.kind)
-    if page_status is not None:
-        _set(result, page_status, detail=page.error_message)
+    sink = _DownloadSink(session, task, settings, progress)
+    walk = walk_po(BrowserRecords(session, base), task, settings, sink, progress)
+    if walk.decided is not None and walk.decided.status is not Status.NO_ATTACHMENTS:
+        decided = walk.decided
+        _set(result, decided.status, detail=decided.detail, transient=decided.transient)
+        result.error_code = decided.error_code or result.error_code
         return
-    if page.kind is PageKind.SERVER_ERROR:
-        _set(result, Status.FAILED, detail=f"Coupa server error: {page.title!r}", transient=True)
-        result.error_code = "E_SERVER_ERROR"
-        return
-    if page.kind is not PageKind.PO:
-        _set(result, Status.FAILED, detail=f"unexpected page: {page.title!r}", transient=True)
-        return
-    result.supplier, result.requisition_id = page.supplier, page.requisition_id
-
-    progress("finding")
-    use_requisition = bool(page.requisition_id) and needs_requisition(
-        page.attachments, settings.requisition_fallback
-    )
-    if not page.attachments and not use_requisition:
+    result.supplier, result.requisition_id = walk.page.supplier, walk.page.requisition_id
+    if sink.work is None or sink.parent is None:
         _set(result, Status.NO_ATTACHMENTS)
         return
+    _finish(sink.work, sink.parent, sink.state, task, settings, result, progress)
 
-    parent = parent_dir(settings.out, task.folder_levels, page.supplier)
-    work = prepare_work_dir(parent, task.po_number)
-    state = _Downloads()
-    _download_all(session, page.attachments, work, settings, state, progress)
-    if use_requisition:
-        progress("requisition")
-        _add_requisition(session, page.requisition_id, base, work, settings, state, progress)
 
+def _finish(
+    work: Path,
+    parent: Path,
+    state: _Downloads,
+    task: POTask,
+    settings: Settings,
+    result: POResult,
+    progress: Progress,
+) -> None:
+    """Status, ``.msg`` to PDF, and the work folder renamed to the PO's final folder."""
     if state.errors or state.timed_out:
         # A browser download that failed does not say why: a full or read-only disk
         # must stop the run, not read as a server problem.
@@ -214,55 +240,23 @@ def _process(
         prune_empty(parent, settings.out)
 
 
-def _add_requisition(
-    session: BrowserSession,
-    requisition_id: str,
-    base: str,
-    work: Path,
-    settings: Settings,
-    state: _Downloads,
-    progress: Progress,
-) -> None:
-    page = _open_page(session, requisition_url(base, requisition_id), base)
-    if page.kind is PageKind.SIGN_IN:
-        raise AuthRequiredError("Coupa asked to sign in on the requisition page")
-    if page.kind in (PageKind.NOT_FOUND, PageKind.ACCESS_DENIED):
-        # The PO's own files still count; the requisition is a bonus the user may not see.
-        log.warning(
-            "requisition %s could not be read (%s); keeping the PO's files only",
-            requisition_id,
-            page.kind.value,
-        )
-        return
-    if page.kind is not PageKind.REQUISITION:
-        # A server error page, say: its files are unknown, so the PO is not complete and
-        # must be fetched again (COMPLETED would never be retried).
-        what = "server error" if page.kind is PageKind.SERVER_ERROR else "unexpected page"
-        state.errors.append(f"requisition {requisition_id}: {what} {page.title!r}")
-        state.unread_pages += 1
-        return
-    _download_all(session, page.attachments, work, settings, state, progress)
-
-
 def _download_all(
     session: BrowserSession,
-    attachments: Sequence[Attachment],
+    files: Sequence[NamedFile],
     work: Path,
     settings: Settings,
     state: _Downloads,
     progress: Progress,
 ) -> None:
     """Start every download (each into its own staging folder), then collect them."""
-    fresh = [a for a in attachments if a.url not in state.seen_urls]
-    state.seen_urls.update(a.url for a in fresh)
-    state.found += len(fresh)
+    state.found += len(files)
     started: list[tuple[Attachment, str, Path, Callable[[], str | None]]] = []
-    for number, attachment in enumerate(fresh, start=1):
-        name = unique_name(sanitize_name(attachment.name), state.taken)
+    for number, named in enumerate(files, start=1):
+        attachment, name = named.attachment, named.name
         staging = work / STAGING_NAME / str(state.slots)
         state.slots += 1
         staging.mkdir(parents=True)
-        progress(f"downloading {number} of {len(fresh)}")
+        progress(f"downloading {number} of {len(files)}")
         session.set_download_dir(staging)
         try:
             session.start_download(attachment)

@@ -286,9 +286,15 @@ def test_stable_across_processes_and_hash_seeds() -> None:
 def test_an_attachment_cannot_take_the_staging_folders_name() -> None:
     """Downloads land in ``<PO folder>/.incoming/<n>/`` first: a file called ".incoming"
     gets another name instead of being moved onto that folder."""
+    from coupadl.engine.flow import Naming
+    from coupadl.models import Attachment, AttachmentSource
     from coupadl.output.folders import STAGING_NAME
-    from coupadl.processor import _Downloads
 
-    taken = _Downloads().taken
-    assert unique_name(sanitize_name(STAGING_NAME), taken) == f"{STAGING_NAME} (1)"
-    assert unique_name(sanitize_name(".INCOMING"), taken) == ".INCOMING (2)"
+    naming = Naming()
+    files = naming.name(
+        [
+            Attachment(STAGING_NAME, "https://t/1", AttachmentSource.HEADER),
+            Attachment(".INCOMING", "https://t/2", AttachmentSource.HEADER),
+        ]
+    )
+    assert [f.name for f in files] == [f"{STAGING_NAME} (1)", ".INCOMING (2)"]
