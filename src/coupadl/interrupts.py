@@ -1,10 +1,12 @@
-"""Ctrl+C for the one-browser path, with the pool's meaning: the first one lets the PO in
-flight finish (nothing new starts), the second aborts at once (KeyboardInterrupt).
+"""Every stop signal of coupadl, in one place: Ctrl+C, SIGTERM, Ctrl+Break.
 
-The pool path hands the same two presses to the pool (see pool/signals.py); here the
-main thread is the one driving the browser, and a KeyboardInterrupt in the middle of a
-download would waste that PO. Both leave SIGINT alone when the process was started with
-it ignored (nohup, a script's "cmd &").
+A run means the same by them in every mode: the first lets the POs in flight finish
+(nothing new starts), the second aborts at once. :func:`graceful_interrupts` is the
+one-browser path's (the main thread drives the browser, and a KeyboardInterrupt in the
+middle of a download would waste that PO); :func:`install_signal_handlers` hands the
+same presses to the pool. Outside a run, :func:`terminate_as_interrupt` makes SIGTERM a
+KeyboardInterrupt like Ctrl+C. All leave a signal alone when the process was started
+with it ignored (nohup, a script's "cmd &").
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +114,62 @@ def graceful_interrupts(
             signal.signal(sig, old)
         presses.put(None)
         reactor.join(2.0)  # so the interrupts are reported before the run's end
+
+
+class Stoppable(Protocol):
+    def request_shutdown(self, graceful: bool = True) -> None: ...
+
+
+def install_signal_handlers(
+    target: Stoppable, on_signal: Callable[[int], None] | None = None
+) -> Callable[[], None]:
+    """Route SIGINT/SIGTERM (and SIGBREAK on Windows) to ``target`` (the pool), except those this
+    process was started with ignored; returns a function that puts the previous handlers
+    back. Call from the main thread (Python's rule).
+    ``on_signal(count)`` is told of each signal (1: graceful stop, 2+: abort).
+
+    The handler itself only counts and hands over to a thread started here: a signal
+    handler runs between two bytecodes of the main thread, which may hold the pool's
+    lock, or be half-way through printing a line under the live dashboard.
+    ``SimpleQueue.put`` is safe there (reentrant); logging or starting a thread is not."""
+    count = 0
+    previous: dict[signal.Signals, Any] = {}
+    signals: queue.SimpleQueue[tuple[int, str] | None] = queue.SimpleQueue()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal count
+        count += 1
+        signals.put((count, signal.Signals(signum).name))
+
+    def reactor() -> None:
+        while (item := signals.get()) is not None:
+            try:
+                react(*item)
+            except Exception:
+                log.exception("handling a stop signal failed")
+
+    def react(count: int, name: str) -> None:
+        if on_signal is not None:
+            on_signal(count)
+        if count == 1:
+            log.warning(
+                "%s: stopping after the POs in flight (again to abort now); "
+                "re-run the same command to resume",
+                name,
+            )
+            target.request_shutdown(graceful=True)
+        else:
+            log.warning("%s again: aborting; closing every browser now", name)
+            target.request_shutdown(graceful=False)
+
+    threading.Thread(target=reactor, name="coupadl-signals", daemon=True).start()
+    for sig in stop_signals():
+        if not started_ignored(sig):
+            previous[sig] = signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        signals.put(None)  # the reactor ends once the signals so far are handled
+
+    return restore

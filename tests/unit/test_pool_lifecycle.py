@@ -13,6 +13,7 @@ import pytest
 
 from coupadl.browser.profile import is_clone
 from coupadl.errors import BrowserError, ProfileLockedError
+from coupadl.interrupts import install_signal_handlers
 from coupadl.models import POTask, Status
 from coupadl.pool import (
     EventKind,
@@ -20,7 +21,6 @@ from coupadl.pool import (
     PoolConfig,
     TaskState,
     WorkerState,
-    install_signal_handlers,
 )
 from coupadl.pool import supervisor as supervisor_module
 from fakes.handlers import SESSION_COOKIE, SIGNED_OUT_FILE

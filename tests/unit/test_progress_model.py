@@ -13,9 +13,8 @@ from unittest.mock import Mock
 
 import pytest
 
-from coupadl.interrupts import graceful_interrupts
+from coupadl.interrupts import graceful_interrupts, install_signal_handlers
 from coupadl.models import POResult, POTask, Status
-from coupadl.pool import install_signal_handlers
 from coupadl.progress import Phase, RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.runner import pending_tasks
 from coupadl.settings import load_settings

@@ -19,7 +19,6 @@ from coupadl.pool.monitor import auto_worker_count
 from coupadl.pool.pool import PersistentWorkerPool
 from coupadl.pool.queue import Priority, TaskHandle, TaskState
 from coupadl.pool.retry import backoff_delay
-from coupadl.pool.signals import install_signal_handlers
 from coupadl.pool.status import BatchResult, PoolStatus, WorkerState, WorkerStatus
 
 __all__ = [
@@ -45,5 +44,4 @@ __all__ = [
     "WorkerStatus",
     "auto_worker_count",
     "backoff_delay",
-    "install_signal_handlers",
 ]

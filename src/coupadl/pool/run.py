@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from coupadl.errors import AuthRequiredError
+from coupadl.interrupts import install_signal_handlers
 from coupadl.models import POResult, POTask
 from coupadl.pool.config import PoolConfig
 from coupadl.pool.events import EventKind, PoolEvent
 from coupadl.pool.pool import PersistentWorkerPool
-from coupadl.pool.signals import install_signal_handlers
 from coupadl.pool.status import BatchResult
 from coupadl.progress import RunEvent, RunProgress
 from coupadl.settings import Settings
@@ -114,7 +114,7 @@ def run_pooled(
     interrupts = 0
     sign_ins = 0  # in a row, with no result in between
 
-    def on_signal(count: int) -> None:  # on the signal thread, see pool/signals.py
+    def on_signal(count: int) -> None:  # on the signal thread, see coupadl/interrupts.py
         nonlocal interrupts
         interrupts = count
         if progress is not None:
