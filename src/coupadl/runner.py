@@ -44,7 +44,7 @@ from coupadl.output.html_report import write_html_report
 from coupadl.output.report import write_report
 from coupadl.output.space import DISK_FULL, STOP_CODES, output_error
 from coupadl.pool.reaper import kill_leftovers, tagged_run
-from coupadl.pool.retry import Decision, backoff_delay, decide
+from coupadl.pool.retry import Decision, Verdict, judge, rate_limit_message
 from coupadl.processor import BrowserHandler
 from coupadl.progress import RunEvent, RunProgress
 from coupadl.ratelimit import RateLimitGate
@@ -226,40 +226,32 @@ class _SequentialRun:
     def _finish(self, task: POTask) -> POResult:
         """Attempts of one PO until its result is final (or sign-in is impossible)."""
         sign_ins = 0
-        result = self._attempt(task)
-        while (decision := decide(result, task.attempt, self.settings.max_retries)) in (
-            Decision.RETRY,
-            Decision.PAUSE_FOR_AUTH,
-        ):
+        result, verdict = self._attempt(task)
+        while verdict.decision in (Decision.RETRY, Decision.PAUSE_FOR_AUTH):
             if self.stop.is_set():
                 return result  # Ctrl+C: no more attempts; a re-run retries it
-            if decision is Decision.PAUSE_FOR_AUTH:
+            if verdict.decision is Decision.PAUSE_FOR_AUTH:
                 sign_ins += 1
                 self.recorder.state.record_event(task.po_number, "paused_for_auth")
                 if not self._sign_in_again(sign_ins):
                     return result
             else:
-                self._wait_before_retry(task, result)
+                self._wait_before_retry(task, result, verdict.delay)
                 task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
-            result = self._attempt(task)
+            result, verdict = self._attempt(task)
         return result
 
-    def _attempt(self, task: POTask) -> POResult:
+    def _attempt(self, task: POTask) -> tuple[POResult, Verdict]:
         if (wait := self.gate.remaining()) > 0:
             self.stop.wait(wait)  # Coupa asked for a pause (429); a Ctrl+C ends it early
         result = self._process(task)
-        if result.retry_after is not None:
-            self._pause_for_rate_limit(task, result)
-        return result
+        verdict = judge(result, task.attempt, self.settings, self.gate)
+        if verdict.pause_began is not None:
+            self._announce_rate_limit(task, verdict.pause_began)
+        return result, verdict
 
-    def _pause_for_rate_limit(self, task: POTask, result: POResult) -> None:
-        seconds = result.retry_after or 0.0
-        if not self.gate.close_for(seconds):
-            return
-        message = (
-            f"Coupa answered 429 Too Many Requests (PO {task.po_number}): "
-            f"no new PO starts for {seconds:.0f} s"
-        )
+    def _announce_rate_limit(self, task: POTask, seconds: float) -> None:
+        message = rate_limit_message(task.po_number, seconds)
         log.warning("%s", message)
         self.recorder.state.record_event(task.po_number, "rate_limited", message)
         self._event("rate_limited", message, task.po_number)
@@ -293,11 +285,7 @@ class _SequentialRun:
             return False
         return True
 
-    def _wait_before_retry(self, task: POTask, result: POResult) -> None:
-        delay = backoff_delay(
-            task.attempt, self.settings.retry_backoff, self.settings.retry_backoff_max
-        )
-        delay = max(delay, self.gate.remaining())
+    def _wait_before_retry(self, task: POTask, result: POResult, delay: float) -> None:
         log.info("PO%s: %s, retrying in %.1f s", task.po_number, result.status, delay)
         self.recorder.state.record_event(task.po_number, "retry", result.error_code)
         message = f"PO {task.po_number} attempt {task.attempt} ended {result.status}"

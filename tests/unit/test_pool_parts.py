@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,44 @@ def test_a_result_is_reported_once_and_stale_results_are_ignored(tmp_path: Path)
         assert slot.state is WorkerState.IDLE
     finally:
         sup.close_wake_pipe()
+
+
+# -- one verdict for every mode (pool/retry.judge) ------------------------------------------
+def _judge_settings() -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(max_retries=2, retry_backoff=1.0, retry_backoff_max=60.0)
+
+
+def test_a_429_closes_the_gate_once_and_the_retry_waits_for_it() -> None:
+    from coupadl.pool.retry import judge
+    from coupadl.ratelimit import RateLimitGate
+
+    now = [100.0]
+    gate = RateLimitGate(clock=lambda: now[0])
+    limited = POResult("1", Status.FAILED, "E_RATE_LIMITED", transient=True, retry_after=30.0)
+
+    first = judge(limited, 1, _judge_settings(), gate)
+    again = judge(limited, 1, _judge_settings(), gate)
+
+    assert first.decision is Decision.RETRY and first.pause_began == 30.0
+    assert again.pause_began is None  # the pause was already running
+    assert first.delay == 30.0  # not the 1 s backoff: the pause is longer
+    now[0] += 30.0
+    after = judge(POResult("2", Status.FAILED, transient=True), 1, _judge_settings(), gate)
+    assert after.pause_began is None and 0.8 <= after.delay <= 1.2  # backoff with jitter
+
+
+def test_the_verdicts_final_retry_and_sign_in() -> None:
+    from coupadl.pool.retry import judge
+    from coupadl.ratelimit import RateLimitGate
+
+    gate = RateLimitGate()
+    transient = POResult("1", Status.TIMEOUT, transient=True)
+
+    assert judge(transient, 2, _judge_settings(), gate).decision is Decision.RETRY
+    assert judge(transient, 3, _judge_settings(), gate).decision is Decision.FINAL
+    auth = POResult("1", Status.AUTH_REQUIRED)
+    assert judge(auth, 9, _judge_settings(), gate).decision is Decision.PAUSE_FOR_AUTH
+    done = judge(POResult("1", Status.COMPLETED), 1, _judge_settings(), gate)
+    assert (done.decision, done.delay) == (Decision.FINAL, 0.0)

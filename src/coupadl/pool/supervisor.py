@@ -41,7 +41,7 @@ from coupadl.pool.messages import (
     WorkerSpec,
 )
 from coupadl.pool.queue import TaskQueue, TaskRecord, TaskState
-from coupadl.pool.retry import Decision, backoff_delay, decide
+from coupadl.pool.retry import Decision, backoff_delay, judge, rate_limit_message
 from coupadl.pool.slot import WorkerSlot, spawn_context
 from coupadl.pool.status import ALIVE_STATES, PoolStatus, WorkerState
 from coupadl.ratelimit import RateLimitGate
@@ -351,9 +351,10 @@ class Supervisor:
     def _after_attempt(self, record: TaskRecord, result: POResult, seconds: float) -> None:
         """Decide what an ended attempt means for its task: final, retry, or auth pause."""
         now = time.monotonic()
-        if result.retry_after is not None:
-            self._pause_for_rate_limit(record, result)
-        decision = decide(result, record.attempts + 1, self.settings.max_retries)
+        verdict = judge(result, record.attempts + 1, self.settings, self.rate_gate)
+        if verdict.pause_began is not None:
+            self._announce_rate_limit(record, result, verdict.pause_began)
+        decision = verdict.decision
         if decision is Decision.PAUSE_FOR_AUTH:
             # Not the PO's fault; the attempt does not count and the PO waits for resume().
             self.queue.requeue(record)
@@ -381,10 +382,7 @@ class Supervisor:
         result.attempts = record.attempts
         record.last_result = result
         if decision is Decision.RETRY:
-            delay = backoff_delay(
-                record.attempts, self.settings.retry_backoff, self.settings.retry_backoff_max
-            )
-            delay = max(delay, self.rate_gate.remaining())
+            delay = verdict.delay
             self.queue.schedule_retry(record, now + delay)
             self.stats.retries += 1
             logger.info(
@@ -420,17 +418,10 @@ class Supervisor:
         st.recent.append(now)
         self.cond.notify_all()
 
-    def _pause_for_rate_limit(self, record: TaskRecord, result: POResult) -> None:
-        """Coupa answered 429: hold every worker's next PO (said once per pause)."""
-        seconds = result.retry_after or 0.0
-        if not self.rate_gate.close_for(seconds):
-            logger.debug("another 429 (PO %s) during the pause", record.po_number)
-            return
+    def _announce_rate_limit(self, record: TaskRecord, result: POResult, seconds: float) -> None:
+        """Coupa answered 429 and every worker's next PO waits: said once per pause."""
         self.stats.rate_limit_pauses += 1
-        message = (
-            f"Coupa answered 429 Too Many Requests (PO {record.po_number}): "
-            f"no browser starts a new PO for {seconds:.0f} s"
-        )
+        message = rate_limit_message(record.po_number, seconds)
         logger.warning("%s", message)
         until = time.time() + self.rate_gate.remaining()
         self._emit(
