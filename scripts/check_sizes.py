@@ -22,7 +22,6 @@ MAX_FUNCTION_LINES = 60
 KNOWN: dict[str, int] = {
     "coupadl/coupa/page.py": 407,
     "coupadl/doctor.py": 548,
-    "coupadl/pool/pool.py": 414,
     "coupadl/pool/run.py:run_pooled": 93,
     "coupadl/pool/supervisor.py": 897,
     "coupadl/pool/supervisor.py:_after_attempt": 67,

@@ -16,6 +16,9 @@ from coupadl.settings import Settings
 logger = logging.getLogger(__name__)
 
 DEFAULT_HANDLER_FACTORY = "coupadl.processor:BrowserHandler"
+# The engine's once-per-run step in the main process: a profile folder per worker, maybe
+# a shared session (see coupadl/browser/prepare.py). Loaded by path, like the handler.
+DEFAULT_PREPARE_FACTORY = "coupadl.browser.prepare:prepare_profiles"
 
 
 @dataclass
@@ -24,6 +27,7 @@ class PoolConfig:
     # None: settings.workers. "auto": from the memory budget and CPUs (auto_worker_count).
     workers: int | Literal["auto"] | None = None
     handler_factory: str = DEFAULT_HANDLER_FACTORY
+    prepare_factory: str = DEFAULT_PREPARE_FACTORY
     # The signed-in profile to clone per worker; None lets the handler pick its own.
     base_profile: Path | None = None
     clone_parent: Path | None = None  # where clones go (default: the system temp dir)

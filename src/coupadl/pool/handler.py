@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from coupadl.errors import ConfigError
 from coupadl.models import POResult, POTask
@@ -60,14 +60,20 @@ class HandlerFactory(Protocol):
 
 
 def load_factory(path: str) -> HandlerFactory:
-    """Import ``"package.module:callable"`` and return the callable."""
+    """Import a handler factory given as ``"package.module:callable"``."""
+    return cast(HandlerFactory, load_callable(path))
+
+
+def load_callable(path: str) -> Callable[..., Any]:
+    """Import ``"package.module:callable"`` and return the callable: how the pool gets
+    an engine's parts without importing any engine."""
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
-        raise ConfigError(f"handler factory must look like 'package.module:callable', not {path!r}")
+        raise ConfigError(f"a factory must look like 'package.module:callable', not {path!r}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"cannot import handler module {module_name!r}: {exc}") from exc
+        raise ConfigError(f"cannot import the factory module {module_name!r}: {exc}") from exc
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -75,5 +81,5 @@ def load_factory(path: str) -> HandlerFactory:
         except AttributeError as exc:
             raise ConfigError(f"{module_name!r} has no attribute {attr!r}") from exc
     if not callable(obj):
-        raise ConfigError(f"handler factory {path!r} is not callable")
-    return obj
+        raise ConfigError(f"factory {path!r} is not callable")
+    return cast(Callable[..., Any], obj)

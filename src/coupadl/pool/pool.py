@@ -11,23 +11,16 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from coupadl.browser.profile import (
-    clone_profile,
-    ensure_not_locked,
-    new_empty_profile,
-    remove_clone,
-    sweep_stale_clones,
-)
 from coupadl.errors import BrowserError
 from coupadl.models import POResult, POTask
 from coupadl.pool.config import PoolConfig, resolve_worker_count
 from coupadl.pool.errors import PoolClosedError
 from coupadl.pool.events import EventDispatcher
+from coupadl.pool.handler import load_callable
 from coupadl.pool.messages import Stop
 from coupadl.pool.monitor import MemoryMonitor, default_budget_mb
 from coupadl.pool.queue import Priority, TaskHandle, TaskState
@@ -60,7 +53,7 @@ class PersistentWorkerPool:
         budget = self._settings.memory_budget_mb
         self._budget_mb = float(budget) if budget else default_budget_mb()
         self._target = resolve_worker_count(config, self._budget_mb)
-        self._profiles: list[Path] = []
+        self._prepared: Any = None  # what the engine's prepare step made
         slots = [WorkerSlot(f"worker-{i + 1}", None) for i in range(self._target)]
         self._sup = Supervisor(config, self._settings, slots, self._budget_mb, self._events)
         self._monitor = MemoryMonitor(
@@ -146,51 +139,29 @@ class PersistentWorkerPool:
         )
 
     def _prepare_profiles(self) -> None:
+        """The engine's once-per-run step (``PoolConfig.prepare_factory``): a profile
+        folder for every worker, and maybe a session every worker starts with."""
         config, settings = self.config, self._settings
-        parent = config.clone_parent
-        if settings.profile_cleanup_on_start:
-            sweep_stale_clones(parent)
-        base = config.base_profile
-        if base is not None:
-            if not base.is_dir():
-                raise BrowserError(
-                    f"The browser profile {base} does not exist; run 'coupadl login' first."
-                )
-            # Copying a profile while its browser runs gives a clone without the newest
-            # cookies (and Chromium refuses to share it): insist it is closed.
-            ensure_not_locked(base)
+        prepare = load_callable(config.prepare_factory)
         slots = self._sup.slots
-        if base is not None and settings.profile_reuse_enabled:
-            # Concurrent cloning is safe (each clone is a fresh unique directory).
-            with ThreadPoolExecutor(max_workers=min(4, len(slots))) as executor:
-                clones = list(executor.map(lambda _: clone_profile(base, parent), slots))
-            for slot, clone in zip(slots, clones, strict=True):
-                slot.profile_dir = clone
-                self._profiles.append(clone)
-            logger.info("cloned the base profile %s for %d worker(s)", base, len(slots))
-            return
-        if settings.profile_reuse_enabled:
-            return  # no base profile: each handler makes its own
-        cookies = None
-        if base is not None:
-            cookies = export_session_cookies(
+
+        def export_session(profile: Path) -> list[dict[str, Any]] | None:
+            return export_session_cookies(
                 settings,
                 config.handler_factory,
-                base,
-                parent,
+                profile,
                 timeout=max(settings.task_timeout, 60.0),
                 heartbeat_interval=config.heartbeat_interval,
             )
-        self._sup.shared_cookies = cookies
-        for slot in slots:
-            slot.profile_dir = new_empty_profile(parent)
-            slot.cookies = cookies
-            self._profiles.append(slot.profile_dir)
-        logger.info(
-            "profile reuse is off: %d worker(s) start on empty profiles%s",
-            len(slots),
-            " with the base profile's session cookies" if cookies else "",
+
+        self._prepared = prepare(
+            settings, config.base_profile, config.clone_parent, len(slots), export_session
         )
+        if self._prepared.session is not None:
+            self._sup.shared_cookies = self._prepared.session
+        for slot, profile in zip(slots, self._prepared.profile_dirs, strict=True):
+            slot.profile_dir = profile
+            slot.cookies = self._prepared.session
 
     # -- tasks ---------------------------------------------------------------------------
     def submit_task(self, task: POTask, priority: Priority = Priority.NORMAL) -> TaskHandle:
@@ -396,9 +367,8 @@ class PersistentWorkerPool:
             slot.set_state(WorkerState.STOPPED)
 
     def _remove_profiles(self) -> None:
-        for path in self._profiles:
-            remove_clone(path)
-        self._profiles.clear()
+        if self._prepared is not None:
+            self._prepared.release()
 
     # -- context manager -----------------------------------------------------------------
     def __enter__(self) -> PersistentWorkerPool:

@@ -1,8 +1,8 @@
-"""Session cookies from one browser on a clone of the base profile.
+"""Session cookies from one handler started on a given profile, in a worker process.
 
-With ``profile_reuse_enabled=False`` the workers start on empty profiles, so the pool
-first starts one worker on a clone of the signed-in base profile, exports its cookies
-over CDP, and stops it; every worker then starts with those cookies.
+The engine's prepare step asks for this when workers start on empty profiles (browser
+profile reuse off): one worker starts on a clone of the signed-in base profile that the
+engine made, exports its session, and stops; every worker then starts with it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from coupadl.browser.profile import clone_profile, remove_clone
 from coupadl.pool.messages import (
     Cookies,
     ExportCookies,
@@ -30,14 +29,12 @@ logger = logging.getLogger(__name__)
 def export_session_cookies(
     settings: Settings,
     handler_factory: str,
-    base_profile: Path,
-    clone_parent: Path | None,
+    profile: Path,
     timeout: float,
     heartbeat_interval: float = 1.0,
 ) -> list[dict[str, Any]] | None:
-    """Cookies of a browser started on a clone of ``base_profile``, or None (logged)."""
-    clone = clone_profile(base_profile, clone_parent)
-    slot = WorkerSlot("seed", clone)
+    """Cookies of a handler started on ``profile``, or None (logged)."""
+    slot = WorkerSlot("seed", profile)
     try:
         slot.spawn(
             spawn_context(),
@@ -45,7 +42,7 @@ def export_session_cookies(
                 worker_id="seed",
                 settings=settings,
                 handler_factory=handler_factory,
-                profile_dir=clone,
+                profile_dir=profile,
                 cookies=None,
                 heartbeat_interval=heartbeat_interval,
                 log_level=logging.getLogger("coupadl").getEffectiveLevel(),
@@ -87,4 +84,3 @@ def export_session_cookies(
         if slot.process is not None:
             slot.process.join(3.0)
         slot.kill(timeout=2.0)
-        remove_clone(clone)
