@@ -33,7 +33,7 @@ from coupadl.engine.flow import NamedFile, walk_po
 from coupadl.errors import AuthRequiredError, BrowserError, PageTimeout, RateLimitedError
 from coupadl.login import require_base_profile
 from coupadl.models import AttachmentSource, POTask, Status
-from coupadl.processor import open_record
+from coupadl.processor import BrowserRecords
 from coupadl.settings import Settings
 from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
 from coupadl.state.store import DB_NAME, STATE_DIR_NAME, RunState
@@ -143,18 +143,14 @@ def _select(plan: RunPlan, settings: Settings) -> tuple[list[POTask], int]:
     return tasks, 0
 
 
-@dataclass
-class _DryRunRecords:
+class _DryRunRecords(BrowserRecords):
     """Pages as the run reads them (sign-in and 429 checks included); a page answered
     429 is asked again after the wait Coupa names, up to RATE_LIMIT_TRIES times."""
-
-    session: BrowserSession
-    base: str
 
     def open_record(self, url: str) -> PageInfo:
         for attempt in range(1, RATE_LIMIT_TRIES + 1):
             try:
-                return open_record(self.session, url, self.base)
+                return super().open_record(url)
             except RateLimitedError as exc:
                 if attempt == RATE_LIMIT_TRIES:
                     raise

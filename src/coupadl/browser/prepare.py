@@ -33,17 +33,17 @@ Cookies = list[dict[str, Any]]
 
 @dataclass
 class Prepared:
-    """One profile folder per worker (None: the handler makes its own), the session
-    every worker starts with (None: the profile has it), and how to clean up."""
+    """One profile folder per worker (None: the handler makes its own) and the session
+    every worker starts with (None: the profile has it)."""
 
     profile_dirs: list[Path | None]
     session: Cookies | None = field(default=None, repr=False)
-    made: list[Path] = field(default_factory=list)
 
     def release(self) -> None:
-        for path in self.made:
-            remove_clone(path)
-        self.made.clear()
+        """Remove the profiles made for the run (a second call finds nothing left)."""
+        for path in self.profile_dirs:
+            if path is not None:
+                remove_clone(path)
 
 
 def prepare_profiles(
@@ -71,7 +71,7 @@ def prepare_profiles(
         with ThreadPoolExecutor(max_workers=min(4, count)) as executor:
             clones = list(executor.map(lambda _: clone_profile(base, clone_parent), range(count)))
         log.info("cloned the base profile %s for %d worker(s)", base, count)
-        return Prepared(list(clones), made=list(clones))
+        return Prepared(list(clones))
     cookies = None
     if base is not None:
         seed = clone_profile(base, clone_parent)
@@ -85,4 +85,4 @@ def prepare_profiles(
         count,
         " with the base profile's session cookies" if cookies else "",
     )
-    return Prepared(list(empty), cookies, made=list(empty))
+    return Prepared(list(empty), cookies)
