@@ -36,11 +36,11 @@ from typing import Any
 import psutil
 from docsection import DOC, markers, write_section
 
-from coupadl.login import sign_in
+from coupadl.engine.browser.login import sign_in
+from coupadl.execution.pool.monitor import TreeMemory
+from coupadl.execution.pool.proctree import ProcessTable
 from coupadl.models import POResult
-from coupadl.pool.monitor import TreeMemory
-from coupadl.pool.proctree import ProcessTable
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.settings import load_settings
 from coupadl.simulator.check import compare_with_manifest
 

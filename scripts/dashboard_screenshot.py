@@ -22,9 +22,9 @@ from rich.console import Console
 
 from coupadl.cli.dashboard import SystemSampler, render_dashboard
 from coupadl.cli.demo import write_sample_input
-from coupadl.login import sign_in
-from coupadl.progress import RunProgress, RunSnapshot
-from coupadl.runner import run_batch
+from coupadl.engine.browser.login import sign_in
+from coupadl.execution.progress import RunProgress, RunSnapshot
+from coupadl.runs.batch import run_batch
 from coupadl.settings import load_settings
 from coupadl.simulator.server import SimulatorServer
 

@@ -78,7 +78,7 @@ def sim() -> Iterator[Any]:
 
 
 def _signed_in_profile(sim: Any, profile: Path) -> Path:
-    from coupadl.login import sign_in
+    from coupadl.engine.browser.login import sign_in
     from coupadl.settings import load_settings
 
     creds = sim.manifest()["credentials"]

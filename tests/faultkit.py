@@ -22,11 +22,11 @@ from typing import Any
 import psutil
 import pytest
 
+from coupadl.engine.browser.processor import BrowserHandler
 from coupadl.errors import ExitCode
+from coupadl.execution.progress import RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.models import POResult
-from coupadl.processor import BrowserHandler
-from coupadl.progress import RunEvent, RunListener, RunProgress, RunSnapshot
-from coupadl.runner import RunOutcome, run_batch
+from coupadl.runs.batch import RunOutcome, run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.faults import Knobs
 from coupadl.simulator.server import SimulatorServer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from coupadl.pool import reaper
+from coupadl.execution.pool import reaper
 
 
 def write_input(path: Path, po_numbers: list[str], header: str = "PO_NUMBER") -> Path:

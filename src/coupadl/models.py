@@ -100,7 +100,7 @@ class POResult:
     worker: str = ""
     # True when another attempt may succeed (network error, HTTP 5xx/429, timeout).
     transient: bool = False
-    # HTTP 429: seconds no new PO may start in any browser (coupadl.ratelimit); else None.
+    # HTTP 429: seconds no new PO may start in any browser (coupadl.execution.ratelimit); else None.
     retry_after: float | None = None
 
     @property

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from coupadl.browser.session import BrowserSession
+from coupadl.engine.browser.processor import process_po
+from coupadl.engine.browser.session import BrowserSession
 from coupadl.models import POTask, Status
-from coupadl.processor import process_po
 
 pytestmark = pytest.mark.browser
 

@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from coupadl.errors import ExitCode
-from coupadl.pool.reaper import processes_of
-from coupadl.runner import run_batch
+from coupadl.execution.pool.reaper import processes_of
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
 from helpers import write_input

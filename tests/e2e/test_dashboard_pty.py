@@ -22,7 +22,7 @@ import pytest
 
 from coupadl.errors import ExitCode
 from coupadl.observability.jsonlog import COMMON_KEYS, EVENT_KEYS
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
 from helpers import default_sigint, write_input

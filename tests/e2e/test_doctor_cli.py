@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from coupadl.doctor import DoctorExit
+from coupadl.doctor.checks import DoctorExit
 from coupadl.simulator.server import SimulatorServer
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from coupadl.cli.app import app
 from coupadl.errors import ExitCode
-from coupadl.progress import Phase, RunProgress
-from coupadl.runner import run_batch
+from coupadl.execution.progress import Phase, RunProgress
+from coupadl.runs.batch import run_batch
 from helpers import write_input
 
 pytestmark = pytest.mark.browser

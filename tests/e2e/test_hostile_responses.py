@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from coupadl.errors import ExitCode
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.data import SimFile, expected_attachments
 from coupadl.simulator.server import SimulatorServer
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.browser
 
 BINARY = ("pdf", "docx", "xlsx", "png", "zip", "jpg", "msg", "xls")
 # A body cut short under a matching Content-Length can only be told from the bytes for
-# formats with an end marker (browser/filetypes.py); .msg, .xls, .jpg, text cannot.
+# formats with an end marker (files/filetypes.py); .msg, .xls, .jpg, text cannot.
 WITH_END_MARKER = ("pdf", "png", "zip", "docx", "xlsx")
 TYPES_FOR = {"short": WITH_END_MARKER, "html": BINARY}
 # What each fault must say in the PO's ERROR_MESSAGE, after the file's name.
@@ -189,8 +189,8 @@ def test_page_navigations_may_still_reach_an_sso_identity_provider(
     """The guard only holds downloads to the allowed hosts: when the session expires on
     an SSO tenant, the PO page's redirect to the identity provider (another host) goes
     through, so the run sees "sign in again" rather than a refused request."""
+    from coupadl.engine.browser.processor import BrowserHandler
     from coupadl.models import POTask, Status
-    from coupadl.processor import BrowserHandler
 
     manifest = sim.manifest()
     first, second = _candidates(sim, manifest)[:2]
@@ -203,7 +203,7 @@ def test_page_navigations_may_still_reach_an_sso_identity_provider(
         # ...then the session expires on an SSO tenant: the next page goes to the IdP.
         sim.control(sso_after=60)
         sim.expire_sessions()
-        with caplog.at_level(logging.WARNING, logger="coupadl.browser.hostguard"):
+        with caplog.at_level(logging.WARNING, logger="coupadl.engine.browser.hostguard"):
             result = handler.process(POTask(second))
     finally:
         handler.close()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from conftest import CHROMEDRIVER, CHROMIUM
+from coupadl.engine.browser.login import sign_in
 from coupadl.errors import AuthRequiredError
-from coupadl.login import sign_in
 from coupadl.settings import load_settings
 
 pytestmark = pytest.mark.browser

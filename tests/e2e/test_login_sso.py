@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from coupadl import login as login_module
-from coupadl.browser.profile import profile_in_use
-from coupadl.browser.session import BrowserSession
 from coupadl.coupa.urls import is_sign_in_url, same_tenant
+from coupadl.engine.browser import login as login_module
+from coupadl.engine.browser.login import LoginOutcome, sign_in
+from coupadl.engine.browser.profile import profile_in_use
+from coupadl.engine.browser.session import BrowserSession
 from coupadl.errors import AuthRequiredError, BrowserError, ExitCode
-from coupadl.login import LoginOutcome, sign_in
 from coupadl.settings import Settings, load_settings
 from coupadl.simulator.auth import COOKIE_NAME
 from coupadl.simulator.server import SimulatorServer

@@ -21,7 +21,7 @@ import pytest
 
 from coupadl.errors import ExitCode, OutputUnavailableError
 from coupadl.models import POResult
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.state.store import RunState
 from helpers import write_input

@@ -14,9 +14,9 @@ import psutil
 import pytest
 
 from coupadl.errors import ExitCode
+from coupadl.execution.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
 from coupadl.models import POTask
-from coupadl.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from helpers import write_input
 

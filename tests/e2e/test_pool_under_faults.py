@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from coupadl.errors import ExitCode
+from coupadl.execution.pool import PersistentWorkerPool, PoolConfig, Priority
+from coupadl.execution.progress import RunProgress
 from coupadl.models import POResult, POTask
-from coupadl.pool import PersistentWorkerPool, PoolConfig, Priority
-from coupadl.progress import RunProgress
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
 from faultkit import Live

@@ -18,10 +18,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from typer.testing import CliRunner
 
-from coupadl.browser.driver import start_driver
 from coupadl.cli.app import app
+from coupadl.engine.browser.driver import start_driver
 from coupadl.errors import ExitCode, suggested_action
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from helpers import write_input
 
 KINDS = ("both", "unicode", "hostile", "none", "not_found", "denied")

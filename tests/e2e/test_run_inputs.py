@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from coupadl.cli.app import app
 from coupadl.errors import ExitCode
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from helpers import write_input
 

@@ -15,7 +15,7 @@ import pytest
 
 from coupadl.errors import ExitCode
 from coupadl.models import POResult
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from helpers import write_input
 

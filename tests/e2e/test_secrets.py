@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from coupadl.errors import ConfigError, ExitCode
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.settings import load_settings
 from coupadl.simulator.auth import Credentials
 from coupadl.simulator.data import expected_attachments

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from coupadl.errors import ExitCode
-from coupadl.runner import run_batch
+from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
 from helpers import browser_pids, orphans, write_input

@@ -1,9 +1,9 @@
 """Fake handlers for pool tests.
 
-They behave like ``coupadl.processor.BrowserHandler`` as far as the pool can see: a real
-child process stands in for the browser (so orphan and kill tests are real), results are
-driven by the PO number, and every state that must survive a worker's death ("only the
-first time") lives in files under ``settings.out / "fake-state"``.
+They behave like ``coupadl.engine.browser.processor.BrowserHandler`` as far as the pool
+can see: a real child process stands in for the browser (so orphan and kill tests are
+real), results are driven by the PO number, and every state that must survive a
+worker's death ("only the first time") lives in files under ``settings.out / "fake-state"``.
 
 PO numbers:
   ``hang-*``   first attempt hangs (sleeps for an hour), later attempts complete

@@ -9,7 +9,7 @@ from typing import Any
 
 import psutil
 
-from coupadl.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
+from coupadl.execution.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
 from coupadl.settings import Settings
 from fakes.handlers import browser_pids
 

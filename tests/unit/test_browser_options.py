@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coupadl.browser.driver import build_options
+from coupadl.engine.browser.driver import build_options
 from coupadl.settings import load_settings
 
 

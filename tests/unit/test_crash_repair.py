@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psutil
 
+from coupadl.execution.pool.reaper import OUT_ENV, kill_leftovers, processes_of, tagged_run
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
-from coupadl.pool.reaper import OUT_ENV, kill_leftovers, processes_of, tagged_run
 from coupadl.state.repair import find_work_folders, missing_files, repair_output
 from coupadl.state.store import RunState
 
@@ -75,7 +75,7 @@ def test_repair_discards_work_folders_and_reopens_pos_missing_files(tmp_path: Pa
 KILLED_WRITE = """
 import os, signal, sys
 from pathlib import Path
-from coupadl.output.atomic import atomic_write_text
+from coupadl.files.atomic import atomic_write_text
 os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
 atomic_write_text(Path(sys.argv[1]), "PO_NUMBER,STATUS\\n1,COMPLETED\\n2,COMPLETED\\n")
 """
@@ -126,7 +126,7 @@ def test_the_reaper_kills_the_run_when_the_main_process_is_killed(tmp_path: Path
     script = (
         "import os, signal, subprocess, sys\n"
         "from pathlib import Path\n"
-        "from coupadl.pool.reaper import tagged_run\n"
+        "from coupadl.execution.pool.reaper import tagged_run\n"
         f"with tagged_run(Path({str(tmp_path)!r})):\n"
         f"    child = subprocess.Popen({SLEEPER!r})\n"
         "    print(child.pid, flush=True)\n"

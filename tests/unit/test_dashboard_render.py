@@ -12,9 +12,9 @@ from rich.console import Console
 
 from coupadl.cli.dashboard import SystemLoad, render_dashboard
 from coupadl.cli.plainlog import format_duration, summary_line
+from coupadl.execution.progress import Phase, RunEvent, RunProgress, RunSnapshot, WorkerRow
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
 from coupadl.observability.jsonlog import COMMON_KEYS, EVENT_KEYS, REDACTED, JsonRunLog, redact
-from coupadl.progress import Phase, RunEvent, RunProgress, RunSnapshot, WorkerRow
 
 LOAD = SystemLoad(cpu_percent=37.0, memory_percent=61.0, run_memory_mb=812.0)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from coupadl import doctor
-from coupadl.doctor import (
+from coupadl.doctor import checks as doctor
+from coupadl.doctor.checks import (
     Check,
     DoctorExit,
     HttpAnswer,

@@ -1,5 +1,5 @@
-"""What a downloaded file must look like (browser/filetypes.py), and which hosts may serve
-one (browser/hostguard.py): the table and the policy, without a browser."""
+"""What a downloaded file must look like (files/filetypes.py), and which hosts may serve
+one (engine/browser/hostguard.py): the table and the policy, without a browser."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from coupadl.browser.downloads import verify_file, wait_for_complete, wait_for_start
-from coupadl.browser.filetypes import OLE2, TYPES, describe, problem
-from coupadl.browser.hostguard import HostPolicy, debugger_address, redact
+from coupadl.engine.browser.downloads import verify_file, wait_for_complete, wait_for_start
+from coupadl.engine.browser.hostguard import HostPolicy, debugger_address, redact
 from coupadl.errors import DownloadError
+from coupadl.files.filetypes import OLE2, TYPES, describe, problem
 from coupadl.simulator.data import FILE_TYPES, build_dataset
 from coupadl.simulator.files import file_bytes
 

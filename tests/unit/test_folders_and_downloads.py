@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from coupadl.browser.downloads import (
+from coupadl.engine.browser.downloads import (
     looks_like_html,
     verify_file,
     wait_for_complete,
     wait_for_start,
 )
 from coupadl.errors import DownloadError, DownloadTimeout
-from coupadl.models import Status
-from coupadl.output.folders import (
+from coupadl.files.folders import (
     STAGING_NAME,
     final_dirs_of,
     finalize,
@@ -25,6 +24,7 @@ from coupadl.output.folders import (
     prepare_work_dir,
     prune_empty,
 )
+from coupadl.models import Status
 
 
 def test_parent_dir_uses_levels_else_supplier(tmp_path: Path) -> None:

@@ -25,20 +25,20 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from coupadl.convert.bodytext import html_to_text, rtf_to_text
-from coupadl.convert.errors import FontMissingError, InvalidMessageError
-from coupadl.convert.message import EmailContent, EmbeddedItem, _body, _date, read_msg
-from coupadl.convert.msg_pdf import (
+from coupadl.errors import ConfigError
+from coupadl.files.convert.bodytext import html_to_text, rtf_to_text
+from coupadl.files.convert.errors import FontMissingError, InvalidMessageError
+from coupadl.files.convert.message import EmailContent, EmbeddedItem, _body, _date, read_msg
+from coupadl.files.convert.msg_pdf import (
     Outcome,
     convert_folder,
     convert_msg,
     convert_po_folder,
 )
-from coupadl.convert.names import embedded_name, is_derived_name, pdf_name_for
-from coupadl.convert.pdf import FONT_CANDIDATES, find_font, render_pdf
-from coupadl.errors import ConfigError
+from coupadl.files.convert.names import embedded_name, is_derived_name, pdf_name_for
+from coupadl.files.convert.pdf import FONT_CANDIDATES, find_font, render_pdf
+from coupadl.files.folders import finalize, prepare_work_dir
 from coupadl.models import POTask, Status
-from coupadl.output.folders import finalize, prepare_work_dir
 from coupadl.settings import load_settings
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.data import SimFile
@@ -277,7 +277,7 @@ def test_hostile_embedded_names_stay_in_the_folder(
     msg = folder / "mail.msg"
     msg.write_bytes(b"stands in for a message")
     items = [EmbeddedItem(name, f"data {i}".encode()) for i, name in enumerate(HOSTILE)]
-    monkeypatch.setattr("coupadl.convert.msg_pdf.read_msg", lambda path: _content(*items))
+    monkeypatch.setattr("coupadl.files.convert.msg_pdf.read_msg", lambda path: _content(*items))
 
     done = convert_msg(msg)
 
@@ -317,7 +317,7 @@ def test_an_embedded_file_never_takes_another_message_s_pdf_name(
         "b.msg": _content(EmbeddedItem("c.pdf", b"%PDF embedded"), subject="outer mail"),
         "b - c.msg": _content(subject="the other mail"),
     }
-    monkeypatch.setattr("coupadl.convert.msg_pdf.read_msg", lambda path: contents[path.name])
+    monkeypatch.setattr("coupadl.files.convert.msg_pdf.read_msg", lambda path: contents[path.name])
 
     done = convert_folder(folder)
 
@@ -341,7 +341,7 @@ def test_embedded_email_is_saved_as_msg_and_converted_too(
             return _content(EmbeddedItem("FW_ test.msg", inner, is_message=True))
         return real_read(path)
 
-    monkeypatch.setattr("coupadl.convert.msg_pdf.read_msg", fake_read)
+    monkeypatch.setattr("coupadl.files.convert.msg_pdf.read_msg", fake_read)
 
     done = convert_folder(folder)
 
@@ -365,7 +365,7 @@ def test_missing_font_is_a_typed_error_and_a_logged_failure(
     def no_font() -> Any:
         raise raised.value
 
-    monkeypatch.setattr("coupadl.convert.msg_pdf.default_font", no_font)
+    monkeypatch.setattr("coupadl.files.convert.msg_pdf.default_font", no_font)
     msg = _copy(msg_dir, "unicode.msg", tmp_path / "po")
     with caplog.at_level(logging.WARNING):
         done = convert_folder(msg.parent)
@@ -642,7 +642,7 @@ class _FakeSession:
 def test_process_po_converts_before_the_folder_gets_its_final_name(
     msg_dir: Path, tmp_path: Path, msg_to_pdf: bool
 ) -> None:
-    from coupadl.processor import process_po
+    from coupadl.engine.browser.processor import process_po
 
     settings = load_settings(
         {
@@ -689,7 +689,7 @@ def test_cli_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path:
         seen.append(settings)
         raise ConfigError("stop here")
 
-    monkeypatch.setattr("coupadl.runner.run_batch", fake_run_batch)
+    monkeypatch.setattr("coupadl.runs.batch.run_batch", fake_run_batch)
     base = ["run", str(tmp_path / "in.csv"), "--base-url", "https://acme.coupahost.com"]
     runner = CliRunner()
     runner.invoke(app, base)

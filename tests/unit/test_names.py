@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coupadl.output.names import (
+from coupadl.files.names import (
     MAX_FILE_NAME,
     name_key,
     safe_join,

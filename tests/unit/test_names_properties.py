@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coupadl.output.names import (
+from coupadl.files.names import (
     MAX_FILE_NAME,
     MAX_FOLDER_NAME,
     MAX_NAME_BYTES,
@@ -251,7 +251,7 @@ def test_same_input_same_output(raws: list[str]) -> None:
 
 _CORPUS_SCRIPT = """
 import json, sys
-from coupadl.output.names import sanitize_name, unique_name
+from coupadl.files.names import sanitize_name, unique_name
 raws = json.loads(sys.stdin.read())
 taken = set()
 print(json.dumps([unique_name(sanitize_name(r), taken) for r in raws]))
@@ -287,8 +287,8 @@ def test_an_attachment_cannot_take_the_staging_folders_name() -> None:
     """Downloads land in ``<PO folder>/.incoming/<n>/`` first: a file called ".incoming"
     gets another name instead of being moved onto that folder."""
     from coupadl.engine.flow import Naming
+    from coupadl.files.folders import STAGING_NAME
     from coupadl.models import Attachment, AttachmentSource
-    from coupadl.output.folders import STAGING_NAME
 
     naming = Naming()
     files = naming.name(

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from coupadl.browser.profile import is_clone
+from coupadl.engine.browser.profile import is_clone
 from coupadl.errors import BrowserError, ProfileLockedError
-from coupadl.interrupts import install_signal_handlers
-from coupadl.models import POTask, Status
-from coupadl.pool import (
+from coupadl.execution.interrupts import install_signal_handlers
+from coupadl.execution.pool import (
     EventKind,
     PersistentWorkerPool,
     PoolConfig,
     TaskState,
     WorkerState,
 )
-from coupadl.pool import supervisor as supervisor_module
+from coupadl.execution.pool import supervisor as supervisor_module
+from coupadl.models import POTask, Status
 from fakes.handlers import SESSION_COOKIE, SIGNED_OUT_FILE
 from fakes.pooltest import PoolFactory, fake, wait_until
 

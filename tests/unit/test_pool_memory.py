@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from coupadl.pool import monitor
-from coupadl.pool.monitor import MemoryMonitor
-from coupadl.pool.proctree import ProcessTable
+from coupadl.execution.pool import monitor
+from coupadl.execution.pool.monitor import MemoryMonitor
+from coupadl.execution.pool.proctree import ProcessTable
 
 SLEEPER = "import time; time.sleep(60)"
 

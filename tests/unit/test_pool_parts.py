@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from coupadl.models import POResult, POTask, Status
-from coupadl.pool import (
+from coupadl.execution.pool import (
     DuplicateTaskError,
     PoolConfig,
     Priority,
@@ -21,12 +20,13 @@ from coupadl.pool import (
     auto_worker_count,
     backoff_delay,
 )
-from coupadl.pool.events import EventDispatcher
-from coupadl.pool.messages import TaskDone
-from coupadl.pool.queue import TaskQueue
-from coupadl.pool.retry import Decision, decide
-from coupadl.pool.slot import WorkerSlot
-from coupadl.pool.supervisor import Supervisor, concurrent_starts
+from coupadl.execution.pool.events import EventDispatcher
+from coupadl.execution.pool.messages import TaskDone
+from coupadl.execution.pool.queue import TaskQueue
+from coupadl.execution.pool.slot import WorkerSlot
+from coupadl.execution.pool.supervisor import Supervisor, concurrent_starts
+from coupadl.execution.retry import Decision, decide
+from coupadl.models import POResult, POTask, Status
 from coupadl.settings import Settings, load_settings
 
 
@@ -219,8 +219,8 @@ def _judge_settings() -> Any:
 
 
 def test_a_429_closes_the_gate_once_and_the_retry_waits_for_it() -> None:
-    from coupadl.pool.retry import judge
-    from coupadl.ratelimit import RateLimitGate
+    from coupadl.execution.ratelimit import RateLimitGate
+    from coupadl.execution.retry import judge
 
     now = [100.0]
     gate = RateLimitGate(clock=lambda: now[0])
@@ -238,8 +238,8 @@ def test_a_429_closes_the_gate_once_and_the_retry_waits_for_it() -> None:
 
 
 def test_the_verdicts_final_retry_and_sign_in() -> None:
-    from coupadl.pool.retry import judge
-    from coupadl.ratelimit import RateLimitGate
+    from coupadl.execution.ratelimit import RateLimitGate
+    from coupadl.execution.retry import judge
 
     gate = RateLimitGate()
     transient = POResult("1", Status.TIMEOUT, transient=True)

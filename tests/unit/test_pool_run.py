@@ -12,9 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from coupadl.browser.profile import sweep_stale_clones
-from coupadl.models import POTask, Status
-from coupadl.pool import (
+from coupadl.engine.browser.profile import sweep_stale_clones
+from coupadl.execution.pool import (
     DuplicateTaskError,
     EventKind,
     PoolClosedError,
@@ -23,6 +22,7 @@ from coupadl.pool import (
     TaskState,
     WorkerState,
 )
+from coupadl.models import POTask, Status
 from fakes.handlers import SESSION_COOKIE, browser_pids
 from fakes.pooltest import PoolFactory, gone, wait_until
 
@@ -297,7 +297,7 @@ MAIN_SCRIPT = """
 import json, sys, time
 from pathlib import Path
 from coupadl.models import POTask
-from coupadl.pool import PersistentWorkerPool, PoolConfig
+from coupadl.execution.pool import PersistentWorkerPool, PoolConfig
 from coupadl.settings import Settings
 
 if __name__ == "__main__":

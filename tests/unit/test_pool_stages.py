@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
+from coupadl.execution.pool.throttle import ProgressThrottle
+from coupadl.execution.progress import RunProgress
 from coupadl.models import POTask
-from coupadl.pool.throttle import ProgressThrottle
-from coupadl.progress import RunProgress
 from fakes.pooltest import PoolFactory, wait_until
 
 pytestmark = pytest.mark.timeout(60)

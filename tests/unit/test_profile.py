@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coupadl.browser.profile import (
+from coupadl.engine.browser.profile import (
     MARKER_NAME,
     clear_stale_locks,
     clone_profile,

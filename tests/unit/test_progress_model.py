@@ -13,10 +13,10 @@ from unittest.mock import Mock
 
 import pytest
 
-from coupadl.interrupts import graceful_interrupts, install_signal_handlers
+from coupadl.execution.interrupts import graceful_interrupts, install_signal_handlers
+from coupadl.execution.progress import Phase, RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.models import POResult, POTask, Status
-from coupadl.progress import Phase, RunEvent, RunListener, RunProgress, RunSnapshot
-from coupadl.runner import pending_tasks
+from coupadl.runs.batch import pending_tasks
 from coupadl.settings import load_settings
 from coupadl.spreadsheet.reader import plan_rows, read_input
 from coupadl.state.store import RunState
@@ -123,7 +123,7 @@ def test_a_failing_listener_does_not_stop_the_run(caplog: pytest.LogCaptureFixtu
 
 
 def test_pool_rows_come_from_the_pool_status_while_watched() -> None:
-    from coupadl.pool.status import PoolStatus, WorkerState, WorkerStatus
+    from coupadl.execution.status import PoolStatus, WorkerState, WorkerStatus
 
     worker = WorkerStatus(
         worker_id="worker-1", state=WorkerState.BUSY, pid=42, current_po="333",

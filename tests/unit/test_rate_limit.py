@@ -13,9 +13,9 @@ import pytest
 
 from coupadl.coupa.page import PageKind, parse_page
 from coupadl.coupa.status import final_status
+from coupadl.execution.pool import EventKind
+from coupadl.execution.ratelimit import RateLimitGate, pause_seconds
 from coupadl.models import POTask, Status
-from coupadl.pool import EventKind
-from coupadl.ratelimit import RateLimitGate, pause_seconds
 from coupadl.simulator.pages import SERVER_ERROR_HTML, render_too_many_requests
 from coupadl.state.store import RunState
 from fakes.handlers import RATE_LIMIT_WAIT

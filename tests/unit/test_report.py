@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from coupadl.files.atomic import atomic_write_text
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
-from coupadl.output.atomic import atomic_write_text
-from coupadl.output.report import write_report
+from coupadl.reports.json_report import write_report
 
 START = 1_750_000_000.0
 

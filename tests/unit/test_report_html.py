@@ -20,7 +20,8 @@ from coupadl.errors import (
     suggested_action,
 )
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
-from coupadl.output.html_report import (
+from coupadl.reports.from_state import report_from_state
+from coupadl.reports.html_report import (
     MAX_POINTS,
     build_html,
     folder_parts,
@@ -28,7 +29,6 @@ from coupadl.output.html_report import (
     throughput,
     write_html_report,
 )
-from coupadl.run_report import report_from_state
 from coupadl.state.store import RunState
 
 START = 1_750_000_000.0

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from coupadl.errors import ExitCode, OutputError
-from coupadl.runner import exit_code_for, output_lock, resolve_workers
+from coupadl.reports.outcome import exit_code_for
+from coupadl.runs.batch import output_lock, resolve_workers
 from coupadl.settings import load_settings
 
 

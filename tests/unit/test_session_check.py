@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from coupadl.coupa.signin import session_poll_answer
-from coupadl.processor import BrowserHandler
+from coupadl.engine.browser.processor import BrowserHandler
 from coupadl.settings import load_settings
 
 BASE = "https://acme.coupahost.com"

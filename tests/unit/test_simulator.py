@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from bs4 import BeautifulSoup, Tag
 
-from coupadl.output.names import name_key, sanitize_name
+from coupadl.files.names import name_key, sanitize_name
 from coupadl.simulator import KNOB_NAMES, Kind, build_dataset, create_app
 from coupadl.simulator.data import FILE_TYPES, Dataset, PurchaseOrder, SimFile
 from coupadl.simulator.files import OLE2_MAGIC, file_bytes

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from coupadl.files import atomic
+from coupadl.files.atomic import atomic_write_bytes
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
-from coupadl.output import atomic
-from coupadl.output.atomic import atomic_write_bytes
 from coupadl.spreadsheet import writer as writer_module
 from coupadl.spreadsheet.reader import plan_rows, read_input
 from coupadl.spreadsheet.writer import RESULT_COLUMNS, ResultsWriter, neutralize

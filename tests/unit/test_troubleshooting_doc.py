@@ -10,7 +10,7 @@ from typing import Any
 import typer.main
 
 from coupadl.cli.app import app
-from coupadl.doctor import DoctorExit
+from coupadl.doctor.checks import DoctorExit
 from coupadl.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,7 +27,7 @@ from coupadl.cli.common import (
 from coupadl.cli.doctor_cmd import doctor
 from coupadl.cli.report_cmd import report
 from coupadl.errors import CoupadlError, ExitCode
-from coupadl.interrupts import terminate_as_interrupt
+from coupadl.execution.interrupts import terminate_as_interrupt
 from coupadl.settings import LogFormat, RequisitionFallback
 
 app = typer.Typer(
@@ -122,7 +122,7 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Download every attachment of every PO in INPUT_FILE; re-run to resume."""
-    from coupadl.runner import run_batch
+    from coupadl.runs.batch import run_batch
 
     setup_logging(verbose, quiet)
     terminate_as_interrupt()
@@ -196,7 +196,7 @@ def login(
     verbose: Verbose = False,
 ) -> None:
     """Sign in to Coupa in a browser window and keep the signed-in profile for runs."""
-    from coupadl.login import check_signed_in, sign_in
+    from coupadl.engine.browser.login import check_signed_in, sign_in
 
     setup_logging(verbose, False)
     try:

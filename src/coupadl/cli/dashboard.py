@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from coupadl.cli.plainlog import format_duration
-from coupadl.progress import Phase, RunEvent, RunProgress, RunSnapshot, WorkerRow
+from coupadl.execution.progress import Phase, RunEvent, RunProgress, RunSnapshot, WorkerRow
 
 log = logging.getLogger(__name__)
 

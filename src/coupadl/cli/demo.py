@@ -6,8 +6,9 @@ import csv
 import logging
 from pathlib import Path
 
-from coupadl.login import sign_in
-from coupadl.runner import RunOutcome, run_batch
+from coupadl.engine.browser.login import sign_in
+from coupadl.reports.outcome import RunOutcome
+from coupadl.runs.batch import run_batch
 from coupadl.settings import load_settings
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer

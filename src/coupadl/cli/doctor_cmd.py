@@ -1,4 +1,4 @@
-"""``coupadl doctor``: print one line per check of :mod:`coupadl.doctor`, exit 0/10/11."""
+"""``coupadl doctor``: print one line per check of :mod:`coupadl.doctor.checks`, exit 0/10/11."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def doctor(
     # Imported here: the command should start fast.
     from rich.markup import escape
 
-    from coupadl.doctor import Level, exit_code, run_doctor
+    from coupadl.doctor.checks import Level, exit_code, run_doctor
     from coupadl.errors import CoupadlError
 
     setup_logging(verbose, not verbose)

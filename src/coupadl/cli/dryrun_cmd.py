@@ -1,4 +1,4 @@
-"""``coupadl run --dry-run``: prints the listing of coupadl.dryrun to standard output (so
+"""``coupadl run --dry-run``: prints the listing of coupadl.runs.dryrun to standard output (so
 it can be redirected to a file), one PO after another as they are read."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from coupadl.dryrun import DryRunResult, PlannedPO, dry_run
 from coupadl.errors import ExitCode
+from coupadl.runs.dryrun import DryRunResult, PlannedPO, dry_run
 from coupadl.settings import Settings
 
 UNKNOWN = "size unknown"

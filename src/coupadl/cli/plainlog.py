@@ -3,7 +3,7 @@
 Each finished PO already gets one log line from the runner ("PO16928033 COMPLETED
 (3/3 files)"); this adds a summary line every ``status_interval`` seconds and one at the
 end: done/total, statuses, rate and ETA. Lines go through ``logging`` (logger
-``coupadl.progress``), so ``--quiet`` silences them and ``--log-file`` keeps them.
+``coupadl.execution.progress``), so ``--quiet`` silences them and ``--log-file`` keeps them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import logging
 import threading
 from types import TracebackType
 
-from coupadl.progress import Phase, RunListener, RunProgress, RunSnapshot
+from coupadl.execution.progress import Phase, RunListener, RunProgress, RunSnapshot
 
-log = logging.getLogger("coupadl.progress")
+log = logging.getLogger("coupadl.execution.progress")
 
 
 def format_duration(seconds: float | None) -> str:

@@ -1,5 +1,5 @@
 """``coupadl report OUT``: the end-of-run summary again, from the run state, and a
-fresh ``report.html``. A thin shell over :func:`coupadl.run_report.report_from_state`."""
+fresh ``report.html``. A thin shell over :func:`coupadl.reports.from_state.report_from_state`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def report(
     # Imported here: the command should start fast.
     from coupadl.cli.summary import print_outcome
     from coupadl.errors import CoupadlError
-    from coupadl.run_report import report_from_state
+    from coupadl.reports.from_state import report_from_state
 
     setup_logging(verbose, False)
     try:

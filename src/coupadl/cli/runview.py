@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from coupadl.errors import ConfigError, OutputError
-from coupadl.progress import RunProgress
+from coupadl.execution.progress import RunProgress
 from coupadl.settings import LogFormat, Settings
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(message)s"

@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from coupadl.errors import ExitCode
-from coupadl.output.html_report import REPORT_HTML_NAME
-from coupadl.runner import RunOutcome
+from coupadl.reports.html_report import REPORT_HTML_NAME
+from coupadl.reports.outcome import RunOutcome
 
 _ADVICE = {
     ExitCode.OK: "[green]Done.[/]",

@@ -21,9 +21,9 @@ from coupadl.coupa.page import PageInfo, PageKind
 from coupadl.coupa.status import needs_requisition, status_for_page
 from coupadl.coupa.urls import po_id_for_number, po_url, requisition_url
 from coupadl.errors import AuthRequiredError
+from coupadl.files.folders import STAGING_NAME
+from coupadl.files.names import name_key, sanitize_name, unique_name
 from coupadl.models import Attachment, POTask, Status
-from coupadl.output.folders import STAGING_NAME
-from coupadl.output.names import name_key, sanitize_name, unique_name
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)

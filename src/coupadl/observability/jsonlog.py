@@ -29,8 +29,8 @@ import structlog
 
 from coupadl import __version__
 from coupadl.errors import OutputError
+from coupadl.execution.progress import RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.models import POResult
-from coupadl.progress import RunEvent, RunListener, RunProgress, RunSnapshot
 
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(r"cookie|passw|secret|token|authori[sz]ation|credential", re.IGNORECASE)

@@ -4,7 +4,7 @@ Used by ``coupadl demo`` to prove its result and by the tests as their oracle:
 every expected file present once with the right size and sha256, exactly one
 folder per PO that has files, the right status per PO, no stray files. Files made
 from an expected ``.msg`` (its PDF, its embedded attachments: the naming rule of
-:mod:`coupadl.convert.names`) are not stray: they are not the PO's attachments.
+:mod:`coupadl.files.convert.names`) are not stray: they are not the PO's attachments.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from coupadl.convert.names import is_derived_from_any
+from coupadl.files.convert.names import is_derived_from_any
+from coupadl.files.folders import final_dir, parent_dir
 from coupadl.models import Status
-from coupadl.output.folders import final_dir, parent_dir
 
 # What a run writes besides the PO folders.
 RUN_FILES = {"results.csv", "results.xlsx", "report.json", "report.html"}

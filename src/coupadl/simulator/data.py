@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from coupadl.output.names import sanitize_name, unique_name
+from coupadl.files.names import sanitize_name, unique_name
 
 FILE_TYPES = ("pdf", "docx", "xlsx", "msg", "eml", "xls", "csv", "txt", "xml", "zip", "jpg", "png")
 FALLBACKS = ("never", "no_attachments", "no_pdf")

@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from coupadl.errors import InvalidPONumber
+from coupadl.files.atomic import atomic_write_bytes
 from coupadl.models import POResult
-from coupadl.output.atomic import atomic_write_bytes
 from coupadl.spreadsheet.reader import RESULT_COLUMNS, InputTable, RunPlan
 
 log = logging.getLogger(__name__)

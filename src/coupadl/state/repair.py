@@ -6,7 +6,7 @@ Order of writes during a run (what makes this repair enough):
 2. the work folder is renamed to its final name in one step;
 3. only then is the PO recorded as finished in the state DB (one transaction).
 
-The results file and reports are replaced atomically (output/atomic.py): a kill during
+The results file and reports are replaced atomically (files/atomic.py): a kill during
 such a write leaves the old file whole plus a hidden temporary file, removed here.
 
 A kill at any instant therefore leaves at worst a work folder (discarded here: the PO
@@ -25,9 +25,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coupadl.files.atomic import is_temp_name
+from coupadl.files.folders import WORK_SUFFIX, prune_empty
 from coupadl.models import POResult
-from coupadl.output.atomic import is_temp_name
-from coupadl.output.folders import WORK_SUFFIX, prune_empty
 from coupadl.state.store import STATE_DIR_NAME, RunState
 
 log = logging.getLogger(__name__)

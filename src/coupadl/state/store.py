@@ -23,8 +23,8 @@ from types import TracebackType
 from typing import Literal
 
 from coupadl.errors import OutputError, OutputUnavailableError
+from coupadl.files.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 from coupadl.models import DONE_STATUSES, AttachmentSource, FileResult, POResult, Status
-from coupadl.output.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 
 STATE_DIR_NAME = ".coupadl"
 DB_NAME = "state.db"

@@ -1,0 +1,1 @@
+"""``coupadl doctor``: environment checks, each with advice."""

@@ -1,0 +1,279 @@
+"""One long-lived browser session: navigate, read pages, download into a chosen folder.
+
+A :class:`BrowserSession` wraps one Selenium driver on one profile directory. It
+knows how to drive a browser, not what a Coupa page means: parsing lives in
+:mod:`coupadl.coupa.page` and the order of work in :mod:`coupadl.engine.browser.processor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from coupadl.engine.browser.driver import start_driver
+from coupadl.engine.browser.hostguard import HostGuard, HostPolicy, debugger_address
+from coupadl.errors import BrowserError, DownloadError, PageTimeout
+from coupadl.models import Attachment, AttachmentSource
+from coupadl.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Clicks the real element for header items (a span whose JS handler starts the download);
+# for links, a temporary <a download> so a target=_blank link opens no tab and an error
+# response cannot navigate the page away.
+_START_DOWNLOAD_JS = """
+const [url, useElement] = arguments;
+if (useElement) {
+  for (const el of document.querySelectorAll('[data-url]')) {
+    if (el.getAttribute('role') === 'button' && el.dataset.url &&
+        new URL(el.dataset.url, location.href).href === url) { el.click(); return 'clicked'; }
+  }
+}
+const a = document.createElement('a');
+a.href = url; a.download = ''; a.rel = 'noopener'; a.style.display = 'none';
+document.body.appendChild(a); a.click(); a.remove();
+return 'anchor';
+"""
+
+# A JSON (or text) answer shows as a document holding one <pre> (plus, in recent
+# Chromium, an empty formatter <div>): its text is the answer.
+_DOCUMENT_TEXT_JS = """
+const pre = document.querySelector('body > pre');
+const text = pre ? pre.textContent : (document.body ? document.body.innerText : '');
+return [document.contentType || '', text || ''];
+"""
+
+_HEADER_SOURCES = {AttachmentSource.HEADER, AttachmentSource.REQUISITION_HEADER}
+
+
+class BrowserSession:
+    """A browser on one profile, kept open across many POs."""
+
+    def __init__(self, settings: Settings, profile_dir: Path, *, guard_hosts: bool = False) -> None:
+        self.settings = settings
+        self.profile_dir = profile_dir
+        # Worker browsers only: downloads may not leave the tenant's hosts (hostguard.py).
+        self._policy = (
+            HostPolicy(settings.base_url, settings.file_hosts)
+            if guard_hosts and settings.base_url
+            else None
+        )
+        self._guard: HostGuard | None = None
+        self._driver: ChromiumDriver | None = None
+        self._keeper: str | None = None
+        self._work_tab: str | None = None
+        self._tab_uses = 0
+
+    # --- life cycle -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the browser. The first tab stays open as a keeper between POs."""
+        default_dir = Path(tempfile.gettempdir())
+        self._driver = start_driver(self.settings, self.profile_dir, default_dir)
+        self._driver.set_page_load_timeout(self.settings.page_timeout)
+        self._keeper = self._driver.current_window_handle
+        if self._policy is not None:
+            address = debugger_address(dict(self._driver.capabilities))
+            if address is None:
+                log.warning("the browser names no DevTools address: redirects are not checked")
+            else:
+                self._guard = HostGuard(self._policy, address)
+                self._guard.start()
+        log.debug("browser started on %s (pids %s)", self.profile_dir, self.pids())
+
+    def close(self) -> None:
+        """Quit the browser; kill what is left of it if quitting fails."""
+        if self._driver is None:
+            return
+        pids = self.pids()
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
+        try:
+            self._driver.quit()
+        except WebDriverException as exc:
+            log.warning("browser did not quit cleanly (%s); killing its processes", exc.msg)
+        self._driver = None
+        for pid in pids:
+            try:
+                psutil.Process(pid).kill()
+            except psutil.NoSuchProcess:
+                continue
+
+    def __enter__(self) -> BrowserSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def driver(self) -> ChromiumDriver:
+        if self._driver is None:
+            raise BrowserError("the browser session is not started")
+        return self._driver
+
+    def pids(self) -> list[int]:
+        """The driver's pid and every browser process under it."""
+        if self._driver is None:
+            return []
+        process = getattr(self._driver.service, "process", None)
+        if process is None:
+            return []
+        try:
+            root = psutil.Process(process.pid)
+            return [root.pid, *(child.pid for child in root.children(recursive=True))]
+        except psutil.NoSuchProcess:
+            return []
+
+    def is_alive(self) -> bool:
+        try:
+            _ = self.driver.window_handles
+        except (WebDriverException, BrowserError):
+            return False
+        return True
+
+    def is_usable(self) -> bool:
+        """True when the keeper tab still runs a script (and is now the current tab).
+
+        A browser whose renderers crashed (killed, or out of memory) is alive but answers
+        every command with "tab crashed": only a new browser helps then.
+        """
+        try:
+            self.driver.switch_to.window(self._keeper or "")
+            self.driver.execute_script("return 1")
+        except (WebDriverException, BrowserError) as exc:
+            log.warning("the browser no longer runs scripts: %s", exc)
+            return False
+        return True
+
+    # --- pages ----------------------------------------------------------------------
+    @contextmanager
+    def po_tab(self) -> Iterator[None]:
+        """The work tab for one PO, beside the keeper tab.
+
+        A tab serves ``fresh_tab_every`` POs before a fresh one replaces it (frees page
+        memory without paying a renderer start per PO), and is replaced at once after
+        an error, so a broken page never carries over to the next PO.
+        """
+        driver = self.driver
+        if self._work_tab is None:
+            driver.switch_to.new_window("tab")
+            self._work_tab, self._tab_uses = driver.current_window_handle, 0
+        else:
+            driver.switch_to.window(self._work_tab)
+        self._tab_uses += 1
+        finished = False
+        try:
+            yield
+            finished = True
+        finally:
+            worn_out = self._tab_uses >= self.settings.fresh_tab_every
+            self._close_tabs(keep_work=finished and not worn_out)
+
+    def _close_tabs(self, keep_work: bool) -> None:
+        """Close every tab but the keeper (and the work tab, if kept): popups included."""
+        driver = self.driver
+        try:
+            for handle in driver.window_handles:
+                if handle == self._keeper or (keep_work and handle == self._work_tab):
+                    continue
+                driver.switch_to.window(handle)
+                driver.close()
+            driver.switch_to.window((self._work_tab if keep_work else self._keeper) or "")
+        except WebDriverException as exc:
+            log.warning("could not close a tab: %s", exc.msg)
+        if not keep_work:
+            self._work_tab = None
+
+    def open(self, url: str) -> str:
+        """Navigate and wait until the DOM is parsed; return the URL we ended on."""
+        if self._guard is not None:
+            self._guard.disarm()  # a navigation may pass an SSO host; downloads may not
+        try:
+            self.driver.get(url)
+        except TimeoutException as exc:
+            raise PageTimeout(
+                f"the page did not load within {self.settings.page_timeout:.0f} s"
+            ) from exc
+        return self.driver.current_url
+
+    def wait_for(self, css: str, timeout: float) -> bool:
+        """Wait until ``css`` matches something; False (logged) when it never does."""
+        try:
+            WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, css)
+            )
+        except TimeoutException:
+            log.warning(
+                "page %s never showed %r; reading it as it is", self.driver.current_url, css
+            )
+            return False
+        return True
+
+    def page_source(self) -> str:
+        return self.driver.page_source
+
+    def document_text(self) -> tuple[str, str]:
+        """The current document's content type and text: for a JSON or text answer."""
+        content_type, text = self.driver.execute_script(_DOCUMENT_TEXT_JS)
+        return str(content_type), str(text)
+
+    # --- downloads ------------------------------------------------------------------
+    def set_download_dir(self, folder: Path) -> None:
+        """Send the next downloads to ``folder`` (CDP; works headless, per run time).
+
+        Files are saved under a GUID (``allowAndName``), not the server's file name: a
+        long name (250 bytes plus ``.crdownload`` is over the 255-byte limit) would make
+        the download fail before it starts. The caller names the file afterwards.
+        With the host guard, its connection sets it, with progress events for it.
+        """
+        if self._guard is not None and self._guard.active and self._guard.set_download_dir(folder):
+            return
+        self.driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior",
+            {"behavior": "allowAndName", "downloadPath": str(folder), "eventsEnabled": False},
+        )
+
+    def start_download(self, attachment: Attachment) -> str:
+        """Start downloading one attachment listed on the current page.
+
+        Raises :class:`DownloadError` when its link leads off the allowed hosts."""
+        if self._policy is not None:
+            if not self._policy.allows(attachment.url):
+                raise DownloadError(
+                    f"not downloaded: the link points to {self._policy.refusal(attachment.url)}"
+                )
+            if self._guard is not None:
+                self._guard.arm()
+        use_element = attachment.source in _HEADER_SOURCES
+        return str(self.driver.execute_script(_START_DOWNLOAD_JS, attachment.url, use_element))
+
+    def download_problem(self, folder: Path) -> str | None:
+        """Why the download into ``folder`` failed in the browser (a refused redirect, a
+        dropped connection), or None: not known to have failed."""
+        return self._guard.problem(folder) if self._guard is not None else None
+
+    # --- cookies --------------------------------------------------------------------
+    def export_cookies(self) -> list[dict[str, Any]]:
+        """Every cookie of the browser (CDP), e.g. to sign in another session."""
+        result = self.driver.execute_cdp_cmd("Network.getAllCookies", {})
+        return list(result.get("cookies", []))
+
+    def import_cookies(self, cookies: list[dict[str, Any]]) -> None:
+        """Set cookies exported from another session (CDP ``Network.setCookies``)."""
+        allowed = {"name", "value", "domain", "path", "secure", "httpOnly", "sameSite", "expires"}
+        clean = [{k: v for k, v in c.items() if k in allowed} for c in cookies]
+        for cookie in clean:
+            if cookie.get("expires", 0) <= 0:
+                cookie.pop("expires", None)  # a session cookie: CDP rejects -1
+        self.driver.execute_cdp_cmd("Network.setCookies", {"cookies": clean})

@@ -1,0 +1,288 @@
+"""The code that runs inside a worker process (started with the spawn method).
+
+A worker owns one handler (one browser) for its whole life and runs one task at a time,
+as the pool tells it over its pipe. A heartbeat thread reports that the process is alive
+while it is idle or busy; the handler's progress calls show that a task moves. When the
+pool's end of the pipe goes away (the main process died), the worker kills its browser
+and exits, so no browser outlives the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+from coupadl.errors import CoupadlError
+from coupadl.execution.pool.handler import Handler, load_factory
+from coupadl.execution.pool.messages import (
+    Cookies,
+    ExportCookies,
+    Fatal,
+    Heartbeat,
+    LogRecordMsg,
+    Progress,
+    Ready,
+    RestartBrowser,
+    RunTask,
+    Stop,
+    Stopped,
+    TaskDone,
+    WorkerSpec,
+)
+from coupadl.execution.pool.proctree import is_alive, kill_tree, watch
+from coupadl.execution.pool.throttle import ProgressThrottle
+from coupadl.models import POResult, POTask, Status
+
+logger = logging.getLogger(__name__)
+
+
+class Channel:
+    """The worker's end of the pipe; sends are serialised across threads."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def send(self, message: object) -> bool:
+        if self.broken:
+            return False
+        with self._lock:
+            try:
+                self._conn.send(message)
+                return True
+            except (OSError, EOFError, ValueError):
+                # The pool closed its end or is gone.
+                self.broken = True
+                return False
+
+    def recv(self) -> object:
+        return self._conn.recv()
+
+
+class PipeLogHandler(logging.Handler):
+    """Sends log records to the pool, which logs them with the run's configuration."""
+
+    def __init__(self, channel: Channel, worker_id: str) -> None:
+        super().__init__()
+        self._channel = channel
+        self._worker_id = worker_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            exc_text = None
+            if record.exc_info:
+                exc_text = "".join(traceback.format_exception(*record.exc_info))
+            message = f"[{self._worker_id}] {record.getMessage()}"
+            self._channel.send(
+                LogRecordMsg(record.name, record.levelno, message, exc_text, record.created)
+            )
+        except Exception:  # noqa: BLE001 - a log call must never break the worker
+            self.handleError(record)
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl+C reaches every process of the console/process group. Only the main process
+    # decides what an interrupt means (graceful stop, then abort); the worker and the
+    # browser it starts (ignored signals are inherited) keep going until told.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGBREAK"):
+        signal.signal(signal.SIGBREAK, signal.SIG_IGN)
+
+
+class Worker:
+    def __init__(self, spec: WorkerSpec, channel: Channel) -> None:
+        self.spec = spec
+        self.channel = channel
+        self.factory = load_factory(spec.handler_factory)
+        self.handler: Handler | None = None
+        self.cookies = spec.cookies
+        self.stopping = False
+        self.throttle: ProgressThrottle | None = None  # the task in hand's progress
+
+    # -- handler life ----------------------------------------------------------------------
+    def start_handler(self) -> bool:
+        """Start a new handler and report Ready, or report Fatal; True on success."""
+        spec = self.spec
+        try:
+            self.handler = self.factory(
+                spec.worker_id, spec.settings, spec.profile_dir, self.cookies
+            )
+            self.handler.start()
+        except Exception as exc:  # noqa: BLE001 - any start failure is reported to the pool
+            code = exc.code if isinstance(exc, CoupadlError) else "E_BROWSER"
+            logger.warning("browser did not start: %s", exc)
+            self.close_handler()
+            self.channel.send(Fatal(code, f"{type(exc).__name__}: {exc}"))
+            return False
+        self.channel.send(Ready(os.getpid(), self.child_pids(), self.signed_in()))
+        return True
+
+    def signed_in(self) -> bool | None:
+        assert self.handler is not None
+        try:
+            return bool(self.handler.is_signed_in())
+        except Exception as exc:  # noqa: BLE001 - unknown is an answer; the tasks will tell
+            logger.warning("could not tell whether the browser is signed in: %s", exc)
+            return None
+
+    def child_pids(self) -> list[int]:
+        if self.handler is None:
+            return []
+        try:
+            return [int(pid) for pid in self.handler.child_pids()]
+        except Exception as exc:  # noqa: BLE001 - pids are a safety net, not essential
+            logger.warning("handler could not list its child pids: %s", exc)
+            return []
+
+    def close_handler(self) -> None:
+        handler, self.handler = self.handler, None
+        if handler is None:
+            return
+        procs = []
+        try:
+            # Handles taken before close() remember each process's start time, so a pid
+            # reused after close() is not mistaken for a leftover.
+            procs = watch([int(pid) for pid in handler.child_pids()])
+        except Exception as exc:  # noqa: BLE001 - see above
+            logger.debug("no child pids before close: %s", exc)
+        try:
+            handler.close()
+        except Exception as exc:  # noqa: BLE001 - a dead browser may fail to close
+            logger.warning("closing the browser failed: %s", exc)
+        leftovers = [proc.pid for proc in procs if is_alive(proc)]
+        if leftovers:
+            logger.debug("killing %d browser process(es) left after close", len(leftovers))
+            kill_tree(leftovers)
+
+    # -- commands --------------------------------------------------------------------------
+    def run_task(self, command: RunTask) -> None:
+        assert self.handler is not None
+        token = command.token
+        progress = ProgressThrottle(lambda text: self.channel.send(Progress(token, text)))
+        self.throttle = progress
+        started = time.time()
+        broken = False
+        try:
+            result = self.handler.process(command.task, progress)
+        except Exception as exc:
+            logger.exception("processing PO %s raised", command.task.po_number)
+            result = _failed_result(command.task, exc, started)
+            broken = True
+        if not result.started_at:
+            result.started_at = started
+        if not result.finished_at:
+            result.finished_at = time.time()
+        result.worker = self.spec.worker_id
+        progress.close()
+        self.throttle = None
+        self.channel.send(TaskDone(token, result, self.child_pids(), broken))
+
+    def export_cookies(self) -> None:
+        assert self.handler is not None
+        try:
+            cookies = list(self.handler.export_cookies())
+        except Exception as exc:  # noqa: BLE001 - reported to the pool, which carries on
+            logger.warning("could not export cookies: %s", exc)
+            self.channel.send(Cookies(None, error=str(exc)))
+            return
+        self.channel.send(Cookies(cookies))
+
+    def restart(self, command: RestartBrowser) -> bool:
+        self.close_handler()
+        if command.cookies is not None:
+            self.cookies = command.cookies
+        return self.start_handler()
+
+    def serve(self) -> int:
+        """The command loop; returns the process exit code."""
+        if not self.start_handler():
+            return 1
+        while True:
+            try:
+                command = self.channel.recv()
+            except (EOFError, OSError):
+                logger.info("the pool went away; closing the browser")
+                return 0
+            if isinstance(command, RunTask):
+                self.run_task(command)
+            elif isinstance(command, ExportCookies):
+                self.export_cookies()
+            elif isinstance(command, RestartBrowser):
+                if not self.restart(command):
+                    return 1
+            elif isinstance(command, Stop):
+                self.stopping = True
+                self.close_handler()
+                self.channel.send(Stopped())
+                return 0
+            else:
+                logger.warning("unknown command %r ignored", command)
+
+
+def _failed_result(task: POTask, exc: BaseException, started: float) -> POResult:
+    code = exc.code if isinstance(exc, CoupadlError) else "E_INTERNAL"
+    return POResult(
+        po_number=task.po_number,
+        status=Status.FAILED,
+        error_code=code,
+        message=f"{type(exc).__name__}: {exc}",
+        started_at=started,
+        finished_at=time.time(),
+        transient=True,
+    )
+
+
+def _heartbeat_loop(worker: Worker, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        if worker.stopping:
+            return
+        throttle = worker.throttle
+        if throttle is not None:
+            throttle.flush()  # a stage held back by the rate limit goes out now
+        if not worker.channel.send(Heartbeat()):
+            if worker.stopping:
+                return
+            # The main process is gone while the handler may be stuck in a task: kill the
+            # browser ourselves and leave, rather than live on as an orphan.
+            logger.debug("pool gone; killing the browser and exiting")
+            kill_tree(worker.child_pids())
+            os._exit(3)
+
+
+def worker_main(spec: WorkerSpec, conn: Connection) -> None:
+    """Entry point of a worker process."""
+    _ignore_interrupts()
+    channel = Channel(conn)
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(PipeLogHandler(channel, spec.worker_id))
+    root.setLevel(spec.log_level)
+    code = 1
+    worker: Worker | None = None
+    try:
+        worker = Worker(spec, channel)
+        threading.Thread(
+            target=_heartbeat_loop,
+            args=(worker, spec.heartbeat_interval),
+            name="heartbeat",
+            daemon=True,
+        ).start()
+        code = worker.serve()
+    except Exception as exc:
+        logger.exception("worker failed")
+        channel.send(Fatal("E_INTERNAL", f"{type(exc).__name__}: {exc}"))
+    finally:
+        if worker is not None:
+            worker.stopping = True
+            worker.close_handler()
+    logging.shutdown()
+    sys.exit(code)
