@@ -312,10 +312,6 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1 or 'auto'")
         return value
 
-    @property
-    def state_dir(self) -> Path:
-        return self.out / ".coupadl"
-
     def require_base_url(self) -> str:
         if not self.base_url:
             raise ConfigError(

@@ -15,7 +15,7 @@ import psutil
 from coupadl.execution.pool.reaper import OUT_ENV, kill_leftovers, processes_of, tagged_run
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
 from coupadl.state.repair import find_work_folders, missing_files, repair_output
-from coupadl.state.store import RunState
+from coupadl.state.store import STATE_DIR_NAME, RunState
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -31,7 +31,7 @@ def _finished(out: Path, po: str, files: dict[str, bytes]) -> POResult:
 
 
 def test_work_folders_are_found_at_any_depth_but_not_inside_the_state(tmp_path: Path) -> None:
-    for relative in ("Acme/PO1__WORK/.incoming/0", "a/b/PO2__WORK", ".coupadl/PO3__WORK"):
+    for relative in ("Acme/PO1__WORK/.incoming/0", "a/b/PO2__WORK", f"{STATE_DIR_NAME}/PO3__WORK"):
         (tmp_path / relative).mkdir(parents=True)
     (tmp_path / "Acme" / "PO4_COMPLETED").mkdir()
     assert find_work_folders(tmp_path) == [tmp_path / "Acme/PO1__WORK", tmp_path / "a/b/PO2__WORK"]

@@ -10,24 +10,19 @@ from typing import Any
 
 import pytest
 
-from coupadl.doctor import checks as doctor
-from coupadl.doctor.checks import (
-    Check,
-    DoctorExit,
-    HttpAnswer,
-    Level,
+from coupadl.doctor import environment, network, output
+from coupadl.doctor.checks import DoctorExit, exit_code, run_doctor
+from coupadl.doctor.environment import (
     check_browser,
     check_driver,
-    check_output,
-    check_profile,
     check_python,
-    check_session,
-    check_tenant,
-    exit_code,
     major,
     program_version,
-    proxy_route,
 )
+from coupadl.doctor.network import HttpAnswer, check_tenant
+from coupadl.doctor.output import check_output
+from coupadl.doctor.profile import check_profile, check_session
+from coupadl.doctor.result import Check, Level
 from coupadl.errors import BrowserError, ExitCode, ProfileLockedError
 from coupadl.settings import Settings, load_settings
 
@@ -104,7 +99,7 @@ def test_windows_browser_version_comes_from_the_install_folder(tmp_path: Path) -
     for name in ("119.0.2151.97", "120.0.2210.61", "Locales", "SetupMetrics"):
         (tmp_path / name).mkdir()
 
-    assert doctor._windows_install_version(exe) == "120.0.2210.61"
+    assert environment._windows_install_version(exe) == "120.0.2210.61"
 
 
 def test_major_version() -> None:
@@ -286,7 +281,7 @@ def test_low_free_space_warns(tmp_path: Path) -> None:
 def test_unwritable_output_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     denied = check_output(tmp_path, GB, _disk(50 * GB), probe_write=lambda p: "Permission denied")
     assert denied.level is Level.FAIL and "Permission denied" in denied.detail
-    monkeypatch.setattr(doctor.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(output.os, "access", lambda path, mode: False)
     cannot_create = check_output(tmp_path / "new", GB, _disk(50 * GB))
     assert cannot_create.level is Level.FAIL
 
@@ -351,18 +346,24 @@ def test_unreachable_tenant_advice_depends_on_the_proxy(monkeypatch: pytest.Monk
     assert "SSL_CERT_FILE" in tls.advice
 
 
-def test_proxy_route_names_the_variable_and_hides_the_password(
+def test_the_route_names_the_variable_and_hides_the_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert proxy_route(BASE) == (None, "direct, no proxy set")
+    used: list[str | None] = []
+
+    def get(url: str, timeout: float, proxy: str | None) -> HttpAnswer:
+        used.append(proxy)
+        return HttpAnswer(200)
+
     monkeypatch.setenv("HTTPS_PROXY", "http://me:s3cret@proxy.corp:3128")
 
-    proxy, route = proxy_route(BASE)
+    route = check_tenant(BASE, get=get).detail
 
-    assert proxy == "http://me:***@proxy.corp:3128"
-    assert "s3cret" not in route and "HTTPS_PROXY" in route
+    assert "via proxy http://me:***@proxy.corp:3128 (HTTPS_PROXY)" in route
+    assert "s3cret" not in route
     monkeypatch.setenv("NO_PROXY", ".coupahost.com")
-    assert proxy_route(BASE) == (None, "direct: acme.coupahost.com is in NO_PROXY")
+    assert "direct: acme.coupahost.com is in NO_PROXY" in check_tenant(BASE, get=get).detail
+    assert used[-1] is None
 
 
 def test_the_check_goes_through_the_proxy_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -398,7 +399,7 @@ def test_fetch_reports_a_redirect_without_following_it() -> None:
     from coupadl.simulator.server import SimulatorServer
 
     with SimulatorServer(n_pos=2, seed=3) as sim:
-        answer = doctor.fetch(sim.base_url + "/", 5)
+        answer = network.fetch(sim.base_url + "/", 5)
         check = check_tenant(sim.base_url)
     assert answer.status == 302
     assert answer.location.startswith("/sessions/new")
@@ -409,7 +410,7 @@ def test_fetch_of_a_closed_port_is_no_answer() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    answer = doctor.fetch(f"http://127.0.0.1:{port}/", 5)
+    answer = network.fetch(f"http://127.0.0.1:{port}/", 5)
     assert answer.status is None and answer.error
 
 
@@ -434,7 +435,7 @@ def test_run_doctor_skips_the_session_when_what_it_needs_failed(tmp_path: Path) 
         tmp_path, base_url=f"http://127.0.0.1:{port}", driver_path=tmp_path / "no-driver"
     )
 
-    checks = {c.name: c for c in doctor.run_doctor(settings, tenant_timeout=5)}
+    checks = {c.name: c for c in run_doctor(settings, tenant_timeout=5)}
 
     assert list(checks) == ["python", "browser", "driver", "profile", "output", "tenant",
                             "session"]  # fmt: skip

@@ -213,10 +213,8 @@ def test_flush_throttled(tmp_path: Path) -> None:
     writer.update(completed("1"))  # the first result is written at once
     assert read_input(writer.path).rows[1]["STATUS"] == ""
     writer.update(completed("2"))  # within the interval: kept in memory
-    assert writer.dirty
     assert read_input(writer.path).rows[1]["STATUS"] == ""
     assert writer.flush()
-    assert not writer.dirty
     assert read_input(writer.path).rows[1]["STATUS"] == "COMPLETED"
 
 
@@ -234,7 +232,6 @@ def test_locked_results_file_never_crashes(
     with caplog.at_level(logging.WARNING, logger="coupadl.spreadsheet.writer"):
         writer.update(completed("1"))
         assert not writer.flush()
-    assert writer.dirty
     assert "Excel" in caplog.text
     assert sum(r.levelno == logging.WARNING for r in caplog.records) == 1  # no log spam
 

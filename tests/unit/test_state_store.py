@@ -12,7 +12,8 @@ import pytest
 
 from coupadl.errors import OutputError
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
-from coupadl.state.store import SCHEMA_VERSION, RunState
+from coupadl.state.database import SCHEMA_VERSION
+from coupadl.state.store import STATE_DIR_NAME, RunState
 
 # The output folder as a user types it (relative); the autouse fixture runs each test
 # in its own tmp_path.
@@ -178,7 +179,7 @@ def test_private_permissions(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_existing_loose_permissions_are_tightened(tmp_path: Path) -> None:
-    folder = tmp_path / ".coupadl"
+    folder = tmp_path / STATE_DIR_NAME
     folder.mkdir(mode=0o755)
     (folder / "state.db").touch(mode=0o644)
     with RunState(OUT) as store:
@@ -197,7 +198,7 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
 
 
 def test_damaged_database(tmp_path: Path) -> None:
-    folder = tmp_path / OUT / ".coupadl"
+    folder = tmp_path / OUT / STATE_DIR_NAME
     folder.mkdir(parents=True)
     (folder / "state.db").write_bytes(b"garbage" * 1000)
     with pytest.raises(OutputError, match="damaged"):

@@ -55,7 +55,8 @@ def doctor(
     # Imported here: the command should start fast.
     from rich.markup import escape
 
-    from coupadl.doctor.checks import Level, exit_code, run_doctor
+    from coupadl.doctor.checks import exit_code, run_doctor
+    from coupadl.doctor.result import Level
     from coupadl.errors import CoupadlError
 
     setup_logging(verbose, not verbose)

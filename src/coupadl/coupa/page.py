@@ -1,24 +1,23 @@
 """Read a Coupa page's HTML into :class:`PageInfo`: what kind of page, and its files.
 
 Pure function of (HTML, URL, tenant): the browser layer hands over ``page_source`` and
-the current URL, and decides nothing about Coupa itself. Markup variants handled here
-are those in ``coupa-facts.md``: header attachments as ``span.attachment-file`` (a
-JavaScript button with ``data-url``) or as links, comment attachments as links, error
-text in ``div.flash_error``, ``div#error_explanation`` or an ``h1``, in English or
-Portuguese.
+the current URL, and decides nothing about Coupa itself. This module tells the kinds
+apart; what a PO or requisition page holds is read by :mod:`coupadl.coupa.record`.
+Markup variants handled here are those in ``coupa-facts.md``: error text in
+``div.flash_error``, ``div#error_explanation`` or an ``h1``, in English or Portuguese.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
+from coupadl.coupa import record
+from coupadl.coupa.markup import attr
 from coupadl.coupa.signin import EMAIL_SELECTOR, PASSWORD_SELECTOR
 from coupadl.coupa.urls import is_sign_in_url
 from coupadl.models import Attachment, AttachmentSource
@@ -115,21 +114,6 @@ _REQUISITION_TITLE = re.compile(r"requisition\s*#", re.IGNORECASE)
 # after an error) is not a PO page.
 _SHOW_ACTIONS = frozenset({"", "show"})
 
-_REQUISITION_HREF = re.compile(r"/requisition_headers/(\d+)(?:[/?#]|$)")
-_REQUISITION_TEXT = re.compile(r"requisition\s*#\s*(\d+)", re.IGNORECASE)
-_VIEW_ATTACHMENTS = re.compile(r"view attachments\s*\((\d+)\)", re.IGNORECASE)
-_COUNT = re.compile(r"\((\d+)\)")
-
-# --- attachments ------------------------------------------------------------------------
-# Classes that mark the comment attachment lists (the "View Attachments" area).
-_COMMENT_CLASSES = frozenset(
-    {"commentAttachments", "attachmentFile", "s-attachmentFile", "attachments__list",
-     "s-attachmentList"}
-)  # fmt: skip
-# Any attachment list; a link elsewhere on the page that mentions /attachment is not a file.
-_LIST_CLASSES = _COMMENT_CLASSES | {"attachment", "attachments", "attachments-list"}
-_ARIA_SUFFIX = " file attachment"
-
 
 def parse_page(html: str, page_url: str, base_url: str) -> PageInfo:
     """Classify a Coupa page and read its supplier, requisition and attachments."""
@@ -157,11 +141,27 @@ def parse_page(html: str, page_url: str, base_url: str) -> PageInfo:
     return PageInfo(
         kind,
         title=title,
-        supplier=_supplier(soup),
+        supplier=record.supplier(soup),
         requisition_id=_requisition_id(soup, kind, page_url),
-        attachments=_attachments(soup, kind, page_url or base_url.rstrip("/") + "/"),
-        comment_attachment_count=_comment_count(soup),
+        attachments=record.attachments(
+            soup, page_url or base_url.rstrip("/") + "/", *_sources(kind)
+        ),
+        comment_attachment_count=record.comment_count(soup),
     )
+
+
+def _requisition_id(soup: BeautifulSoup, kind: PageKind, page_url: str) -> str:
+    """A PO's requisition; on a requisition page, its own id."""
+    if kind is PageKind.REQUISITION:
+        return record.own_requisition_id(soup, page_url)
+    return record.po_requisition_id(soup)
+
+
+def _sources(kind: PageKind) -> tuple[AttachmentSource, AttachmentSource]:
+    """Where a record's header and comment files come from."""
+    if kind is PageKind.REQUISITION:
+        return AttachmentSource.REQUISITION_HEADER, AttachmentSource.REQUISITION_COMMENT
+    return AttachmentSource.HEADER, AttachmentSource.COMMENT
 
 
 # --- small text helpers -------------------------------------------------------------------
@@ -177,18 +177,6 @@ def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _collapse(plain.casefold())
-
-
-def _classes(tag: Tag) -> list[str]:
-    value = tag.get("class")
-    return list(value) if isinstance(value, list) else str(value or "").split()
-
-
-def _attr(tag: Tag, name: str) -> str:
-    value = tag.get(name)
-    if isinstance(value, list):  # multi-valued attributes come back as lists
-        value = " ".join(value)
-    return (value or "").strip()
 
 
 def _title(soup: BeautifulSoup) -> str:
@@ -272,7 +260,7 @@ def _controller(soup: BeautifulSoup) -> tuple[set[str], str]:
     html = soup.find("html")
     if not isinstance(html, Tag):
         return set(), ""
-    return set(_attr(html, "data-controller").split()), _attr(html, "data-action")
+    return set(attr(html, "data-controller").split()), attr(html, "data-action")
 
 
 def _record_kind(soup: BeautifulSoup, title: str) -> PageKind:
@@ -285,123 +273,3 @@ def _record_kind(soup: BeautifulSoup, title: str) -> PageKind:
     if ("requisition_headers" in controllers and on_show) or _REQUISITION_TITLE.search(heading):
         return PageKind.REQUISITION
     return PageKind.UNKNOWN
-
-
-# --- supplier, requisition, count ----------------------------------------------------------
-
-
-def _supplier(soup: BeautifulSoup) -> str:
-    tag = soup.select_one("section#supplier span.supplier-name") or soup.select_one(
-        "span.supplier-name"
-    )
-    return tag.get_text().strip() if tag else ""
-
-
-def _requisition_id(soup: BeautifulSoup, kind: PageKind, page_url: str) -> str:
-    """A PO's requisition; on a requisition page, its own id."""
-    if kind is PageKind.REQUISITION:
-        return _own_requisition_id(soup, page_url)
-    link = soup.find("a", id="order_header_requisition_header")
-    if isinstance(link, Tag):
-        if match := _REQUISITION_HREF.search(_attr(link, "href")):
-            return match.group(1)
-        if (text := link.get_text().strip()).isdecimal():
-            return text
-    # The nav menu's "/requisition_headers" has no id, so it never matches.
-    for anchor in soup.find_all("a", href=_REQUISITION_HREF):
-        if match := _REQUISITION_HREF.search(_attr(anchor, "href")):
-            return match.group(1)
-    match = _REQUISITION_TEXT.search(soup.get_text(" "))  # e.g. a comment "Requisition #9561914"
-    return match.group(1) if match else ""
-
-
-def _own_requisition_id(soup: BeautifulSoup, page_url: str) -> str:
-    html = soup.find("html")
-    data_id = _attr(html, "data-id") if isinstance(html, Tag) else ""
-    if data_id.isdecimal():
-        return data_id
-    match = _REQUISITION_HREF.search(urlsplit(page_url).path)
-    return match.group(1) if match else ""
-
-
-def _comment_count(soup: BeautifulSoup) -> int | None:
-    button = soup.select_one(".s-viewFileAttachment")
-    if button is not None and (match := _COUNT.search(button.get_text(" "))):
-        return int(match.group(1))
-    match = _VIEW_ATTACHMENTS.search(soup.get_text(" "))
-    return int(match.group(1)) if match else None
-
-
-# --- attachments ---------------------------------------------------------------------------
-
-
-def _attachments(soup: BeautifulSoup, kind: PageKind, page_url: str) -> tuple[Attachment, ...]:
-    """Header files first, then comment files, each in document order; one per URL."""
-    header, comment = _sources(kind)
-    found: list[Attachment] = []
-    for tag in _attachment_tags(soup):
-        url, name = _span_file(tag) if tag.name == "span" else _link_file(tag)
-        source = comment if _in_comments(tag) else header
-        found.append(Attachment(name=name, url=urljoin(page_url, url), source=source))
-    found.sort(key=lambda a: a.source is comment)  # stable: document order within a source
-    unique: dict[str, Attachment] = {}
-    for attachment in found:
-        unique.setdefault(attachment.url, attachment)
-    return tuple(unique.values())
-
-
-def _sources(kind: PageKind) -> tuple[AttachmentSource, AttachmentSource]:
-    if kind is PageKind.REQUISITION:
-        return AttachmentSource.REQUISITION_HEADER, AttachmentSource.REQUISITION_COMMENT
-    return AttachmentSource.HEADER, AttachmentSource.COMMENT
-
-
-def _attachment_tags(soup: BeautifulSoup) -> Iterator[Tag]:
-    for tag in soup.find_all(["span", "a"]):
-        is_button = tag.name == "span" and _is_file_button(tag) and bool(_span_url(tag))
-        if is_button or (tag.name == "a" and _is_file_link(tag)):
-            yield tag
-
-
-def _is_file_button(tag: Tag) -> bool:
-    return "attachment-file" in _classes(tag) and _attr(tag, "role") == "button"
-
-
-def _is_file_link(tag: Tag) -> bool:
-    if "/attachment" not in _attr(tag, "href").lower():
-        return False
-    if not any(_LIST_CLASSES.intersection(_classes(parent)) for parent in tag.parents):
-        return False
-    # A header item may carry both a file button and a link; the button is the file.
-    item = tag.find_parent("li")
-    return not (item and any(_is_file_button(s) for s in item.find_all("span")))
-
-
-def _in_comments(tag: Tag) -> bool:
-    return any(_COMMENT_CLASSES.intersection(_classes(parent)) for parent in tag.parents)
-
-
-def _span_url(tag: Tag) -> str:
-    """The button's own data-url, else its list item's (``/attachments/<id>``)."""
-    if url := _attr(tag, "data-url"):
-        return url
-    item = tag.find_parent("li")
-    return _attr(item, "data-url") if item else ""
-
-
-def _span_file(tag: Tag) -> tuple[str, str]:
-    url = _span_url(tag)
-    label = _attr(tag, "aria-label")
-    if label.lower().endswith(_ARIA_SUFFIX):
-        label = label[: -len(_ARIA_SUFFIX)].strip()
-    return url, _attr(tag, "title") or label or _name_from_url(url)
-
-
-def _link_file(tag: Tag) -> tuple[str, str]:
-    url = _attr(tag, "href")
-    return url, _attr(tag, "title") or tag.get_text().strip() or _name_from_url(url)
-
-
-def _name_from_url(url: str) -> str:
-    segment = urlsplit(url).path.rstrip("/").rpartition("/")[2]
-    return unquote(segment).strip() or "attachment"

@@ -42,11 +42,6 @@ def requisition_url(base_url: str, req_id: str) -> str:
     return f"{_base(base_url)}/requisition_headers/{quote(str(req_id), safe='')}"
 
 
-def sign_in_url(base_url: str) -> str:
-    """``{base}/sessions/new``: Coupa's native sign-in form (bypasses SSO)."""
-    return f"{_base(base_url)}/sessions/new"
-
-
 def session_check_url(base_url: str) -> str:
     """``{base}/sessions/expiration_check``: the JSON every Coupa page polls for its
     session (coupa-facts.md); far cheaper to load than a page."""

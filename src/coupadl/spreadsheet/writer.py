@@ -18,7 +18,8 @@ from pathlib import Path
 from coupadl.errors import InvalidPONumber
 from coupadl.files.atomic import atomic_write_bytes
 from coupadl.models import POResult
-from coupadl.spreadsheet.reader import RESULT_COLUMNS, InputTable, RunPlan
+from coupadl.spreadsheet.reader import RunPlan
+from coupadl.spreadsheet.table import RESULT_COLUMNS, InputTable
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,6 @@ class ResultsWriter:
         self._lock = threading.Lock()
         self._last_write: float | None = None  # monotonic time of the last attempt
         self._write_cost = 0.0  # seconds the last write took
-        self._dirty = False
         self._blocked = False  # the last write failed; logged once per streak
         for row in plan.invalid:
             self.mark_invalid(row.row_index, row.message)
@@ -95,7 +95,6 @@ class ResultsWriter:
         row = self._rows[row_index]
         for name, value in cells.items():
             row[self._column_of[name]] = value
-        self._dirty = True
 
     def update(self, result: POResult) -> None:
         """Fill every row of ``result``'s PO; rewrite the file when it is due."""
@@ -146,7 +145,6 @@ class ResultsWriter:
         if self._blocked:
             log.info("Results file %s is written again", self.path)
         self._blocked = False
-        self._dirty = False
         return True
 
     def _on_blocked(self, exc: PermissionError) -> None:
@@ -159,11 +157,6 @@ class ResultsWriter:
             self.path, exc.strerror or exc,
         )  # fmt: skip
         self._blocked = True
-
-    @property
-    def dirty(self) -> bool:
-        """True when some result is not in the file yet."""
-        return self._dirty
 
     def _render(self) -> bytes:
         if self.table.kind == "csv":

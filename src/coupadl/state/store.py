@@ -3,6 +3,7 @@
 The results spreadsheet is for people; this database is what a re-run trusts. Every
 method commits before it returns (``synchronous=FULL``), so a crash, a power cut or
 Ctrl+C loses at most the PO that was being worked on, and ``in_flight()`` names it.
+The file itself (schema, pragmas, private permissions) is :mod:`coupadl.state.database`.
 
 One connection is shared by the main thread and the pool's supervisor thread
 (``check_same_thread=False``); a lock serialises them because a sqlite3 connection
@@ -22,62 +23,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from coupadl.errors import OutputError, OutputUnavailableError
-from coupadl.files.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 from coupadl.models import DONE_STATUSES, AttachmentSource, FileResult, POResult, Status
+from coupadl.state.database import open_database, transaction
 
 STATE_DIR_NAME = ".coupadl"
 DB_NAME = "state.db"
-SCHEMA_VERSION = 1
 
 PoState = Literal["pending", "running", "finished"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pos (
-    po_number TEXT PRIMARY KEY,
-    status TEXT,
-    error_code TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '',
-    supplier TEXT NOT NULL DEFAULT '',
-    requisition_id TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL DEFAULT '',
-    attachments_found INTEGER NOT NULL DEFAULT 0,
-    folder TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    started_at REAL NOT NULL DEFAULT 0,
-    finished_at REAL NOT NULL DEFAULT 0,
-    worker TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'finished'))
-);
-CREATE INDEX IF NOT EXISTS pos_state ON pos (state);
-CREATE TABLE IF NOT EXISTS files (
-    po_number TEXT NOT NULL REFERENCES pos (po_number) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    source TEXT NOT NULL,
-    url TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (po_number, position)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    input_path TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    exit_code INTEGER
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    po_number TEXT NOT NULL DEFAULT '',
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
-"""
 
 _RESULT_FIELDS = (
     "po_number", "status", "error_code", "message", "supplier", "requisition_id", "url",
@@ -97,43 +49,6 @@ class RunRecord:
     exit_code: int | None
 
 
-def _make_private_dir(folder: Path) -> None:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if os.name == "posix":
-        # mkdir's mode is filtered by the umask, and an existing folder keeps its mode.
-        folder.chmod(0o700)
-
-
-def _make_private_file(path: Path) -> None:
-    # Create the file ourselves so it never exists with looser permissions, even
-    # briefly; SQLite gives the -wal/-shm files the database file's mode.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    if os.name == "posix":
-        path.chmod(0o600)
-
-
-@contextlib.contextmanager
-def _unavailable_as_output_error(path: Path) -> Iterator[None]:
-    """SQLite's "disk is full" / "readonly database" become the run-stopping error."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        text = str(exc).lower()
-        if "full" in text:
-            code = DISK_FULL
-        elif "readonly" in text or "read-only" in text:
-            code = OUTPUT_READ_ONLY
-        else:
-            raise
-        raise OutputUnavailableError(
-            f"Cannot write the run state {path} ({exc}). The run stopped; what was not "
-            "recorded is still pending. Free some space on the output disk (or make it "
-            "writable), then run the same command again.",
-            code=code,
-        ) from exc
-
-
 class RunState:
     """The SQLite state of the runs into one output folder (``<out>/.coupadl/state.db``)."""
 
@@ -142,59 +57,9 @@ class RunState:
         self.dir = self.out / STATE_DIR_NAME
         self.path = self.dir / DB_NAME
         self._lock = threading.RLock()
-        try:
-            _make_private_dir(self.dir)
-            _make_private_file(self.path)
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
-            )
-        except OSError as exc:
-            raise output_error(exc, f"Cannot open the run state {self.path}") from exc
-        except sqlite3.Error as exc:
-            raise OutputError(f"Cannot open the run state {self.path}: {exc}") from exc
-        try:
-            with _unavailable_as_output_error(self.path):
-                self._setup()
-        except OutputError:
-            self._db.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise OutputError(
-                f"The run state {self.path} is damaged ({exc}). Delete the folder "
-                f"{self.dir} to start over; already downloaded files are kept."
-            ) from exc
+        self._db = open_database(self.dir, self.path)
 
     # --- lifecycle ----------------------------------------------------------------
-
-    def _setup(self) -> None:
-        self._db.row_factory = sqlite3.Row
-        # WAL lets readers (another process looking at progress) not block the run.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit survives a power cut once the call has returned.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise OutputError(
-                f"The run state {self.path} was written by a newer coupadl "
-                f"(schema {version}, this one knows {SCHEMA_VERSION}). Upgrade coupadl "
-                f"or use another output folder."
-            )
-        if version < SCHEMA_VERSION:
-            self._create_schema()
-
-    def _create_schema(self) -> None:
-        # Statement by statement inside one transaction: executescript() would commit
-        # on its own, and a crash half-way must not leave a schema without a version.
-        with self._transaction():
-            self._create_tables()
-
-    def _create_tables(self) -> None:
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                self._db.execute(statement)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -213,17 +78,8 @@ class RunState:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        # BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails
-        # half-way because another connection started writing.
-        with self._lock, _unavailable_as_output_error(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):  # a failed write may have ended it
-                    self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db, self.path) as db:
+            yield db
 
     def _query(self, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
