@@ -5,11 +5,12 @@ with pages shaped like real Coupa pages, and publishes the expected result of a 
 as a manifest (``/__sim__/manifest``).
 """
 
-from coupadl.simulator.app import SimState, create_app
+from coupadl.simulator.app import create_app
 from coupadl.simulator.auth import Credentials
 from coupadl.simulator.data import Dataset, Kind, build_dataset
 from coupadl.simulator.faults import KNOB_NAMES, Knobs
 from coupadl.simulator.server import SimulatorServer, serve
+from coupadl.simulator.sim_state import SimState
 
 __all__ = [
     "KNOB_NAMES",

@@ -17,10 +17,11 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from coupadl.simulator.app import SimState, create_app
+from coupadl.simulator.app import create_app
 from coupadl.simulator.auth import Credentials
 from coupadl.simulator.data import Dataset, build_dataset
 from coupadl.simulator.faults import make_knobs
+from coupadl.simulator.sim_state import SimState
 from coupadl.simulator.transfer import quiet_intentional_drops
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,103 @@
+"""The expected outcome of a run: which files each PO should yield, its status, the manifest.
+
+The manifest is the truth the tool's output is checked against (docs/architecture.md),
+published at ``/__sim__/manifest`` and used by :mod:`coupadl.simulator.check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from coupadl.files.names import sanitize_name, unique_name
+from coupadl.simulator.data.model import Dataset, Kind, PurchaseOrder, SimFile
+
+FALLBACKS = ("never", "no_attachments", "no_pdf")
+DEFAULT_FALLBACK = "no_pdf"
+
+
+def _file_key(source: str, sim: SimFile) -> tuple[str, int]:
+    """What the file's URL is made of: header items use /type/<id>, comments /file/<id>."""
+    return ("type" if source.endswith("header") else "file", sim.file_id)
+
+
+def fallback_applies(po_names: list[str], fallback: str) -> bool:
+    """The requisition fallback rule of docs/architecture.md, on the PO's own names."""
+    if fallback == "never":
+        return False
+    if fallback == "no_attachments":
+        return not po_names
+    if fallback == "no_pdf":
+        return not any(name.lower().endswith(".pdf") for name in po_names)
+    raise ValueError(f"unknown requisition fallback {fallback!r}; use one of {FALLBACKS}")
+
+
+def expected_attachments(
+    dataset: Dataset, po: PurchaseOrder, fallback: str = DEFAULT_FALLBACK
+) -> list[tuple[str, SimFile]]:
+    """(source, file) the tool should download for ``po``, in order, one per URL."""
+    if not po.visible:
+        return []
+    listed = po.attachments.listed("header", "comment")
+    requisition = dataset.requisitions.get(po.requisition_id or "")
+    if requisition and fallback_applies([f.name for _, f in listed], fallback):
+        listed += requisition.attachments.listed("requisition_header", "requisition_comment")
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for source, sim in listed:
+        key = _file_key(source, sim)
+        if key not in seen:
+            seen.add(key)
+            unique.append((source, sim))
+    return unique
+
+
+def expected_status(po: PurchaseOrder, n_files: int) -> str:
+    if po.kind is Kind.NOT_FOUND:
+        return "PO_NOT_FOUND"
+    if po.kind is Kind.DENIED:
+        return "ACCESS_DENIED"
+    return "COMPLETED" if n_files else "NO_ATTACHMENTS"
+
+
+def build_manifest(
+    dataset: Dataset,
+    *,
+    base_url: str,
+    credentials: Mapping[str, str],
+    digest: Callable[[SimFile], tuple[int, str]],
+    fallback: str | None = None,
+) -> dict[str, Any]:
+    """The truth the tool's output is checked against (docs/architecture.md)."""
+    fallback = fallback or DEFAULT_FALLBACK
+    if fallback not in FALLBACKS:
+        raise ValueError(f"unknown requisition fallback {fallback!r}; use one of {FALLBACKS}")
+    pos: dict[str, Any] = {}
+    for number, po in dataset.pos.items():
+        taken: set[str] = set()
+        files = []
+        for source, sim in expected_attachments(dataset, po, fallback):
+            size, sha256 = digest(sim)
+            files.append(
+                {
+                    "name": unique_name(sanitize_name(sim.name), taken),
+                    "original_name": sim.name,
+                    "size": size,
+                    "sha256": sha256,
+                    "source": source,
+                }
+            )
+        pos[number] = {
+            "kind": po.kind.value,
+            "status": expected_status(po, len(files)),
+            "supplier": po.supplier,
+            "requisition": po.requisition_id,
+            "files": files,
+        }
+    return {
+        "base_url": base_url.rstrip("/"),
+        "credentials": dict(credentials),
+        "requisition_fallback": fallback,
+        "seed": dataset.seed,
+        "pos": pos,
+    }
