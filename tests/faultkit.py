@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 import pytest
 
-from coupadl.engine.browser.processor import BrowserHandler
+from coupadl.engine.browser.handler import BrowserHandler
 from coupadl.errors import ExitCode
 from coupadl.execution.progress import RunEvent, RunListener, RunProgress, RunSnapshot
 from coupadl.models import POResult

@@ -189,7 +189,7 @@ def test_page_navigations_may_still_reach_an_sso_identity_provider(
     """The guard only holds downloads to the allowed hosts: when the session expires on
     an SSO tenant, the PO page's redirect to the identity provider (another host) goes
     through, so the run sees "sign in again" rather than a refused request."""
-    from coupadl.engine.browser.processor import BrowserHandler
+    from coupadl.engine.browser.handler import BrowserHandler
     from coupadl.models import POTask, Status
 
     manifest = sim.manifest()

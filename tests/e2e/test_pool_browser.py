@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
+from coupadl.engine.spec import BROWSER
 from coupadl.errors import ExitCode
 from coupadl.execution.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
 from coupadl.models import POTask
@@ -55,14 +56,20 @@ def all_gone(pids: list[int], timeout: float = 10.0) -> bool:
 def real_pool(
     settings: Any, base_profile: Path, tmp_path: Path, events: list[PoolEvent], **config: Any
 ) -> PersistentWorkerPool:
-    """A pool of real browser workers on clones of ``base_profile``, its events kept."""
+    """A pool of real browser workers on clones of ``base_profile``, its events kept;
+    ``config`` overrides (e.g. another handler factory)."""
+    engine = {
+        "handler_factory": BROWSER.handler_factory,
+        "prepare_factory": BROWSER.prepare_factory,
+        "failure_code": BROWSER.failure_code,
+    }
     return PersistentWorkerPool(
         PoolConfig(
             settings=settings,
             base_profile=base_profile,
             clone_parent=tmp_path / "clones",
             on_event=events.append,
-            **config,
+            **{**engine, **config},
         )
     )
 
@@ -146,7 +153,7 @@ def test_a_clone_that_comes_up_signed_out_gets_a_signed_in_workers_cookies(
     signed_in = {(e.worker_id, e.data["signed_in"]) for e in started}
     assert ("worker-1", True) in signed_in
     assert ("worker-2", False) in signed_in  # found signed out by the real session check
-    shared = [e for e in events if e.kind is EventKind.COOKIES_SHARED]
+    shared = [e for e in events if e.kind is EventKind.SESSION_SHARED]
     assert [e.data["workers"] for e in shared] == [["worker-2"]]
     assert all(r.status.is_done for r in results), [(r.po_number, r.message) for r in results]
     assert {r.worker for r in results} == {"worker-1", "worker-2"}

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from coupadl.engine.spec import BROWSER
 from coupadl.errors import ExitCode
 from coupadl.execution.pool import PersistentWorkerPool, PoolConfig, Priority
 from coupadl.execution.progress import RunProgress
@@ -218,7 +219,14 @@ def test_priorities_are_honoured_with_real_browsers(
 ) -> None:
     pos = list(sim.manifest()["pos"])[:5]
     settings = make_settings(workers=1)
-    with PersistentWorkerPool(PoolConfig(settings=settings, base_profile=base_profile)) as pool:
+    config = PoolConfig(
+        settings=settings,
+        handler_factory=BROWSER.handler_factory,
+        prepare_factory=BROWSER.prepare_factory,
+        failure_code=BROWSER.failure_code,
+        base_profile=base_profile,
+    )
+    with PersistentWorkerPool(config) as pool:
         first = pool.submit_task(POTask(pos[0]))
         deadline = time.monotonic() + 60
         while pool.get_status().workers[0].current_po != pos[0] and time.monotonic() < deadline:

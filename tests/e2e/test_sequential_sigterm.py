@@ -96,3 +96,29 @@ def test_first_sigterm_finishes_the_po_in_flight_then_exits_130(
     assert outcome.skipped == len(finished)
     assert not set(sim.stats()["pos"]) & finished, "finished POs were fetched again"
     assert compare_with_manifest(settings.out, manifest) == []
+
+
+def test_sigterm_stops_the_demo_like_ctrl_c(tmp_path: Path) -> None:
+    """``coupadl demo`` runs its own simulator and browsers: a SIGTERM must end it as an
+    interrupt (exit 130, nothing left running), not kill it mid-way."""
+    out = tmp_path / "demo"
+    before = browser_pids()
+    command = [sys.executable, "-m", "coupadl", "demo", "--out", str(out), "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if _pos_in(out / "downloads", "finished"):
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the demo ended before a PO finished"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    text = output.decode(errors="replace")
+
+    assert process.returncode == ExitCode.INTERRUPTED, text
+    assert "Interrupted." in text, text
+    assert not orphans(before)

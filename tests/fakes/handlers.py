@@ -1,9 +1,10 @@
 """Fake handlers for pool tests.
 
-They behave like ``coupadl.engine.browser.processor.BrowserHandler`` as far as the pool
-can see: a real child process stands in for the browser (so orphan and kill tests are
-real), results are driven by the PO number, and every state that must survive a
-worker's death ("only the first time") lives in files under ``settings.out / "fake-state"``.
+They implement ``coupadl.execution.handler.Handler`` as the browser engine's
+``BrowserHandler`` does, as far as the pool can see: a real child process stands in for
+the browser (so orphan and kill tests are real), the session is a cookie list, results
+are driven by the PO number, and every state that must survive a worker's death ("only
+the first time") lives in files under ``settings.out / "fake-state"``.
 
 PO numbers:
   ``hang-*``   first attempt hangs (sleeps for an hour), later attempts complete
@@ -36,6 +37,7 @@ from coupadl.settings import Settings
 FAKE_DELAY = 0.03
 RATE_LIMIT_WAIT = 1.0
 SIGNED_OUT_FILE = "fake-signed-out"  # in the base profile: worker ids that start signed out
+# The fake session: a cookie list with this cookie is signed in.
 SESSION_COOKIE = {"name": "session", "value": "s3cret-value", "domain": "coupa.test", "path": "/"}
 
 
@@ -68,13 +70,13 @@ class FakeHandler:
         self,
         worker_id: str,
         settings: Settings,
-        profile_dir: Path | None,
-        cookies: list[dict[str, Any]] | None,
+        workdir: Path | None,
+        session: list[dict[str, Any]] | None,
     ) -> None:
         self.worker_id = worker_id
         self.settings = settings
-        self.profile_dir = profile_dir
-        self.cookies = cookies
+        self.workdir = workdir
+        self.session = session
         self.browser: subprocess.Popen[bytes] | None = None
 
     # -- life ----------------------------------------------------------------------------
@@ -97,25 +99,28 @@ class FakeHandler:
     def child_pids(self) -> list[int]:
         return [self.browser.pid] if self.browser is not None else []
 
-    def is_signed_in(self) -> bool:
-        if self.cookies and any(c.get("name") == "session" for c in self.cookies):
+    def session_ok(self) -> bool:
+        if self.session and any(c.get("name") == "session" for c in self.session):
             return True
-        if self.profile_dir is None:
+        if self.workdir is None:
             return True
-        marker = self.profile_dir / SIGNED_OUT_FILE
+        marker = self.workdir / SIGNED_OUT_FILE
         if marker.exists() and self.worker_id in marker.read_text().split():
             return False
-        return (self.profile_dir / "Default" / "Cookies").exists()
+        return (self.workdir / "Default" / "Cookies").exists()
 
-    def export_cookies(self) -> list[dict[str, Any]]:
+    def export_session(self) -> list[dict[str, Any]]:
         return [dict(SESSION_COOKIE)]
+
+    def import_session(self, session: list[dict[str, Any]]) -> None:
+        self.session = session
 
     # -- work ----------------------------------------------------------------------------
     def process(self, task: POTask, progress: Callable[[str], None]) -> POResult:
         started = time.time()
         po = task.po_number
         progress("navigating")
-        if not self.is_signed_in():
+        if not self.session_ok():
             return self._result(task, Status.AUTH_REQUIRED, started)
         if po.startswith("hang-") and first_time(self.settings, f"hang-{po}"):
             time.sleep(3600)

@@ -9,13 +9,30 @@ from typing import Any
 
 import psutil
 
+from coupadl.engine.spec import BROWSER
 from coupadl.execution.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
 from coupadl.settings import Settings
 from fakes.handlers import browser_pids
 
+# The fakes stand in for the browser engine's handler only: its prepare step (profile
+# clones, or empty profiles and a seed's session) is the real one.
+PREPARE = BROWSER.prepare_factory
+FAILURE_CODE = BROWSER.failure_code
+
 
 def fake(name: str = "FakeHandler") -> str:
     return f"fakes.handlers:{name}"
+
+
+def fake_config(settings: Settings, handler: str = "FakeHandler", **config: Any) -> PoolConfig:
+    """A PoolConfig whose workers run the fake ``handler``."""
+    return PoolConfig(
+        settings=settings,
+        handler_factory=fake(handler),
+        prepare_factory=PREPARE,
+        failure_code=FAILURE_CODE,
+        **config,
+    )
 
 
 def gone(pid: int) -> bool:
@@ -89,9 +106,9 @@ class PoolFactory:
     ) -> PersistentWorkerPool:
         settings = settings if settings is not None else self.settings(**overrides)
         self.last_settings = settings
-        cfg = PoolConfig(
-            settings=settings,
-            handler_factory=fake(handler),
+        cfg = fake_config(
+            settings,
+            handler,
             clone_parent=self.clone_parent,
             on_event=self.events.append,
             heartbeat_interval=0.5,

@@ -65,6 +65,20 @@ def test_idle_and_restarting_workers_say_so_in_words() -> None:
     assert re.search(r"worker-2\s+-\s+restarting", text)
 
 
+def test_every_state_of_a_worker_without_a_po_has_words() -> None:
+    from coupadl.cli.dashboard import IDLE_WORDS
+    from coupadl.execution.status import WorkerState
+
+    assert {state.value for state in WorkerState} - {"busy"} <= set(IDLE_WORDS)
+    workers = (
+        WorkerRow("worker-1", WorkerState.WAITING_SESSION.value),
+        WorkerRow("worker-2", WorkerState.EXPORTING_SESSION.value),
+    )
+    text = screen(snapshot(workers=workers))
+    assert re.search(r"worker-1\s+-\s+waiting for a session", text)
+    assert re.search(r"worker-2\s+-\s+sharing its session", text)
+
+
 def test_notable_events_are_listed_newest_last_and_first_starts_are_not() -> None:
     events = (
         RunEvent("worker_started", "worker-1 ready (pid 1)", data={"first_start": True}),

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from coupadl.engine.browser.downloads import verify_file, wait_for_complete, wait_for_start
+from coupadl.engine.browser.downloads import wait_for_complete, wait_for_start
 from coupadl.engine.browser.hostguard import HostPolicy, debugger_address, redact
 from coupadl.errors import DownloadError
 from coupadl.files.filetypes import OLE2, TYPES, describe, problem
+from coupadl.files.verify import verify_file
 from coupadl.simulator.data import FILE_TYPES, build_dataset
 from coupadl.simulator.files import file_bytes
 

@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from coupadl.engine.browser.downloads import (
-    looks_like_html,
-    verify_file,
-    wait_for_complete,
-    wait_for_start,
-)
+from coupadl.engine.browser.downloads import wait_for_complete, wait_for_start
 from coupadl.errors import DownloadError, DownloadTimeout
+from coupadl.files.filetypes import looks_like_html
 from coupadl.files.folders import (
     STAGING_NAME,
     final_dirs_of,
@@ -24,6 +20,7 @@ from coupadl.files.folders import (
     prepare_work_dir,
     prune_empty,
 )
+from coupadl.files.verify import verify_file
 from coupadl.models import Status
 
 

@@ -17,14 +17,13 @@ from coupadl.execution.interrupts import install_signal_handlers
 from coupadl.execution.pool import (
     EventKind,
     PersistentWorkerPool,
-    PoolConfig,
     TaskState,
     WorkerState,
 )
-from coupadl.execution.pool import supervisor as supervisor_module
+from coupadl.execution.pool import scaling as scaling_module
 from coupadl.models import POTask, Status
 from fakes.handlers import SESSION_COOKIE, SIGNED_OUT_FILE
-from fakes.pooltest import PoolFactory, fake, wait_until
+from fakes.pooltest import PoolFactory, fake_config, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +40,7 @@ def signed_in_base(tmp_path: Path, signed_out_workers: str = "") -> Path:
 
 # -- start-up ----------------------------------------------------------------------------
 def test_start_raises_browser_error_when_no_worker_can_start(make_pool: PoolFactory) -> None:
-    with pytest.raises(BrowserError, match="No browser worker could start"):
+    with pytest.raises(BrowserError, match="No worker could start"):
         make_pool("FailingStartHandler", workers=2)
     kinds = make_pool.kinds()
     assert kinds.count("worker_start_failed") == 4  # 2 workers x (3 attempts - 1)
@@ -92,7 +91,7 @@ def test_locked_base_profile_refused(make_pool: PoolFactory, tmp_path: Path) -> 
         make_pool(workers=1, config={"base_profile": base})
 
 
-def test_signed_out_clone_gets_cookies_of_signed_in_worker(
+def test_signed_out_clone_gets_session_of_signed_in_worker(
     make_pool: PoolFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="coupadl")
@@ -105,17 +104,17 @@ def test_signed_out_clone_gets_cookies_of_signed_in_worker(
 
     results = [h.wait_for_completion(20) for h in handles]
 
-    # Without the cookies worker-2 would answer AUTH_REQUIRED and pause the pool.
+    # Without the session worker-2 would answer AUTH_REQUIRED and pause the pool.
     assert all(r.status is Status.COMPLETED for r in results)
     assert not pool.paused_for_auth
-    shared = make_pool.wait_events(EventKind.COOKIES_SHARED)
+    shared = make_pool.wait_events(EventKind.SESSION_SHARED)
     assert len(shared) == 1
     assert shared[0].data["workers"] == ["worker-2"]
-    assert "imported 1 session cookie(s) into signed-out worker(s) worker-2" in caplog.text
+    assert "imported the session into signed-out worker(s) worker-2" in caplog.text
     assert SESSION_COOKIE["value"] not in caplog.text
 
 
-def test_profile_reuse_off_uses_empty_profiles_and_seed_cookies(
+def test_profile_reuse_off_uses_empty_profiles_and_seed_session(
     make_pool: PoolFactory, tmp_path: Path
 ) -> None:
     base = signed_in_base(tmp_path)
@@ -126,7 +125,7 @@ def test_profile_reuse_off_uses_empty_profiles_and_seed_cookies(
     assert all(p.name.startswith("coupadl-fresh-") for p in profiles)
     assert all(not (p / "Default").exists() for p in profiles)
     handles = [pool.submit_task(POTask(str(n))) for n in (540, 542, 544)]
-    # Empty profiles are signed in only through the seed's cookies.
+    # Empty profiles are signed in only through the seed's session.
     assert all(h.wait_for_completion(20).status is Status.COMPLETED for h in handles)
 
 
@@ -134,7 +133,7 @@ def test_profile_reuse_off_uses_empty_profiles_and_seed_cookies(
 def test_memory_pressure_retires_to_one_then_scales_back(
     make_pool: PoolFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(supervisor_module, "SCALE_UP_COOLDOWN", 0.0)
+    monkeypatch.setattr(scaling_module, "SCALE_UP_COOLDOWN", 0.0)
     # Below the settings' own floor on purpose: any real worker is over this budget.
     settings = make_pool.settings(workers=2).model_copy(update={"memory_budget_mb": 1})
     pool = make_pool(settings=settings, config={"memory_interval": 0.2})
@@ -186,11 +185,8 @@ def test_broken_event_callback_does_not_stop_the_pool(tmp_path: Path) -> None:
     def explode(event: object) -> None:
         raise RuntimeError("callback bug")
 
-    config = PoolConfig(
-        settings=factory.settings(workers=1),
-        handler_factory=fake(),
-        clone_parent=factory.clone_parent,
-        on_event=explode,
+    config = fake_config(
+        factory.settings(workers=1), clone_parent=factory.clone_parent, on_event=explode
     )
     try:
         with PersistentWorkerPool(config) as pool:

@@ -12,7 +12,6 @@ import pytest
 
 from coupadl.execution.pool import (
     DuplicateTaskError,
-    PoolConfig,
     Priority,
     TaskCancelledError,
     TaskState,
@@ -23,11 +22,13 @@ from coupadl.execution.pool import (
 from coupadl.execution.pool.events import EventDispatcher
 from coupadl.execution.pool.messages import TaskDone
 from coupadl.execution.pool.queue import TaskQueue
+from coupadl.execution.pool.restarts import concurrent_starts
 from coupadl.execution.pool.slot import WorkerSlot
-from coupadl.execution.pool.supervisor import Supervisor, concurrent_starts
+from coupadl.execution.pool.supervisor import Supervisor
 from coupadl.execution.retry import Decision, decide
 from coupadl.models import POResult, POTask, Status
 from coupadl.settings import Settings, load_settings
+from fakes.pooltest import fake_config
 
 
 def no_cancel(handle: object) -> bool:
@@ -186,7 +187,7 @@ def test_settings_from_a_config_file_are_made_picklable(tmp_path: Path) -> None:
 def busy_supervisor(tmp_path: Path) -> tuple[Supervisor, WorkerSlot]:
     settings = Settings(out=tmp_path, max_retries=1)
     slot = WorkerSlot("worker-1", None)
-    sup = Supervisor(PoolConfig(settings=settings), settings, [slot], 1024, EventDispatcher(None))
+    sup = Supervisor(fake_config(settings), settings, [slot], 1024, EventDispatcher(None))
     sup.queue.add(POTask("42"), Priority.NORMAL, no_cancel)
     slot.set_state(WorkerState.IDLE)
     record = sup.queue.pop()
@@ -200,10 +201,10 @@ def test_a_result_is_reported_once_and_stale_results_are_ignored(tmp_path: Path)
     done = POResult(po_number="42", status=Status.COMPLETED)
     try:
         with sup.lock:
-            sup._on_task_done(slot, TaskDone(6, done, []), 0.0)  # an older attempt's token
+            sup.inbox.on_task_done(slot, TaskDone(6, done, []), 0.0)  # an older attempt's token
             assert sup.stats.final == 0
-            sup._on_task_done(slot, TaskDone(7, done, []), 0.0)
-            sup._on_task_done(slot, TaskDone(7, done, []), 0.0)  # a duplicate
+            sup.inbox.on_task_done(slot, TaskDone(7, done, []), 0.0)
+            sup.inbox.on_task_done(slot, TaskDone(7, done, []), 0.0)  # a duplicate
         assert sup.stats.final == 1
         assert list(sup.completed) == [done]
         assert slot.state is WorkerState.IDLE

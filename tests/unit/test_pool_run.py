@@ -162,7 +162,9 @@ def test_dead_browser_detected_and_worker_restarted(make_pool: PoolFactory) -> N
     psutil.Process(pool.get_status().workers[0].child_pids[0]).kill()
 
     assert wait_until(lambda: pool.get_status().worker_restarts == 1, 10)
-    assert wait_until(lambda: any("lost its browser" in e.message for e in make_pool.events), 5)
+    assert wait_until(
+        lambda: any("lost a process of its handler" in e.message for e in make_pool.events), 5
+    )
     assert pool.submit_task(POTask("900")).wait_for_completion(20).status is Status.COMPLETED
 
 
@@ -184,7 +186,7 @@ def test_auth_required_pauses_pool_until_resume(make_pool: PoolFactory) -> None:
     assert pool.get_status().running == 0
     assert len(make_pool.wait_events(EventKind.WORKER_STARTED)) == 1
 
-    pool.resume(cookies=[dict(SESSION_COOKIE)])
+    pool.resume(session=[dict(SESSION_COOKIE)])
     rest = list(pool.iter_results(timeout=20))
 
     assert sorted(r.po_number for r in rest) == ["300", "302", "304", "auth-1"]
@@ -194,7 +196,7 @@ def test_auth_required_pauses_pool_until_resume(make_pool: PoolFactory) -> None:
     assert not pool.paused_for_auth
     assert len(make_pool.wait_events(EventKind.PAUSED_FOR_AUTH)) == 1
     assert len(make_pool.wait_events(EventKind.RESUMED)) == 1
-    # The worker restarted its browser with the fresh cookies.
+    # The worker restarted its handler with the fresh session.
     assert len(make_pool.wait_events(EventKind.WORKER_STARTED, 2)) == 2
 
 
@@ -297,6 +299,7 @@ MAIN_SCRIPT = """
 import json, sys, time
 from pathlib import Path
 from coupadl.models import POTask
+from coupadl.engine.spec import BROWSER
 from coupadl.execution.pool import PersistentWorkerPool, PoolConfig
 from coupadl.settings import Settings
 
@@ -305,6 +308,7 @@ if __name__ == "__main__":
     settings = Settings(out=tmp / "out", workers=1, profile_cleanup_on_start=False)
     pool = PersistentWorkerPool(PoolConfig(
         settings=settings, handler_factory="fakes.handlers:FakeHandler",
+        prepare_factory=BROWSER.prepare_factory, failure_code=BROWSER.failure_code,
         base_profile=tmp / "base", clone_parent=tmp / "clones", heartbeat_interval=0.2))
     pool.start()
     pool.submit_task(POTask("hang-main"))

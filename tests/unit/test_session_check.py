@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from coupadl.coupa.signin import session_poll_answer
-from coupadl.engine.browser.processor import BrowserHandler
+from coupadl.engine.browser.handler import BrowserHandler
 from coupadl.settings import load_settings
 
 BASE = "https://acme.coupahost.com"
@@ -61,7 +61,7 @@ class FakeSession:
 
 def handler_with(session: FakeSession, tmp_path: Path) -> BrowserHandler:
     settings = load_settings({"base_url": BASE, "out": tmp_path / "out"})
-    handler = BrowserHandler("worker-1", settings, profile_dir=tmp_path / "profile")
+    handler = BrowserHandler("worker-1", settings, workdir=tmp_path / "profile")
     handler.session = session  # type: ignore[assignment]
     return handler
 
@@ -72,7 +72,7 @@ HOME = f"{BASE}/"
 
 def test_a_live_session_is_told_by_the_poll_alone(tmp_path: Path) -> None:
     session = FakeSession({CHECK: (CHECK, JSON, '{"expired": false, "expires_in": 7000}')})
-    assert handler_with(session, tmp_path).is_signed_in() is True
+    assert handler_with(session, tmp_path).session_ok() is True
     assert session.opened == [CHECK]  # no page to render
 
 
@@ -88,7 +88,7 @@ def test_an_expired_or_anonymous_session_is_signed_out(
     landing: tuple[str, str, str], tmp_path: Path
 ) -> None:
     session = FakeSession({CHECK: landing})
-    assert handler_with(session, tmp_path).is_signed_in() is False
+    assert handler_with(session, tmp_path).session_ok() is False
     assert session.opened == [CHECK]
 
 
@@ -106,6 +106,6 @@ def test_an_unknown_poll_answer_falls_back_to_the_home_page(
         }
     )
     with caplog.at_level(logging.INFO, logger="coupadl"):
-        assert handler_with(session, tmp_path).is_signed_in() is expected
+        assert handler_with(session, tmp_path).session_ok() is expected
     assert session.opened == [CHECK, HOME]
     assert "gave no answer coupadl knows" in caplog.text

@@ -311,10 +311,14 @@ def demo(
     from coupadl.cli.summary import print_outcome
 
     setup_logging(verbose, False)
+    terminate_as_interrupt()  # a SIGTERM stops the demo like Ctrl+C: simulator and browsers go
     try:
         outcome, problems = run_demo(out, n_pos=pos, workers=workers)
     except CoupadlError as exc:
         raise fail(exc) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted.[/] Run 'coupadl demo' again to start over.")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     print_outcome(console, outcome)
     if problems:
         for problem in problems:

@@ -53,9 +53,9 @@ STATUS_STYLES = {
 # What a worker without a PO is doing, in words.
 IDLE_WORDS = {
     "starting": "starting browser",
-    "waiting_cookies": "waiting for a session",
+    "waiting_session": "waiting for a session",
     "idle": "idle",
-    "exporting": "sharing its session",
+    "exporting_session": "sharing its session",
     "backoff": "restarting",
     "stopping": "stopping",
     "retired": "retired (memory)",

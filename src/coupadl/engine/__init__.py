@@ -1,1 +1,3 @@
-"""What every engine shares: the per-PO flow over Coupa's pages (flow.py)."""
+"""Engines and the one PO they serve: the interface (interface.py), the page walk
+(flow.py), a PO from page to final folder (po.py), the engines by path (spec.py), and
+the engines themselves (browser/)."""

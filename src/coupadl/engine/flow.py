@@ -20,6 +20,7 @@ from typing import Protocol
 from coupadl.coupa.page import PageInfo, PageKind
 from coupadl.coupa.status import needs_requisition, status_for_page
 from coupadl.coupa.urls import po_id_for_number, po_url, requisition_url
+from coupadl.engine.interface import RecordSource
 from coupadl.errors import AuthRequiredError
 from coupadl.files.folders import STAGING_NAME
 from coupadl.files.names import name_key, sanitize_name, unique_name
@@ -27,13 +28,6 @@ from coupadl.models import Attachment, POTask, Status
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class RecordSource(Protocol):
-    """Opens a PO or requisition page; raises AuthRequiredError (sent to sign in),
-    RateLimitedError (429, with the wait) or PageTimeout."""
-
-    def open_record(self, url: str) -> PageInfo: ...
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from coupadl.execution.ratelimit import RateLimitGate
 from coupadl.models import POResult, Status
 
 JITTER = 0.2  # ± 20 %: spreads retries of POs that failed together (e.g. a 429 burst)
+# Signing in again that many times with no PO finishing in between: a fresh session that
+# is refused again at once will not get better by signing in more.
+MAX_SIGN_INS = 2
 
 
 class Decision(enum.Enum):

@@ -9,11 +9,11 @@ from coupadl.models import Status
 
 
 class WorkerState(enum.StrEnum):
-    STARTING = "starting"  # process or browser starting (also a browser recycle)
-    WAITING_COOKIES = "waiting_cookies"  # signed out; waiting for a signed-in worker's cookies
+    STARTING = "starting"  # process or handler starting (also a handler recycle)
+    WAITING_SESSION = "waiting_session"  # signed out; waiting for a signed-in worker's session
     IDLE = "idle"
     BUSY = "busy"
-    EXPORTING = "exporting"  # exporting its cookies for signed-out workers
+    EXPORTING_SESSION = "exporting_session"  # exporting its session for signed-out workers
     BACKOFF = "backoff"  # waiting to be restarted
     STOPPING = "stopping"
     RETIRED = "retired"  # stopped to free memory; may be started again
@@ -21,14 +21,14 @@ class WorkerState(enum.StrEnum):
     FAILED = "failed"  # gave up after too many restarts or start failures
 
 
-# States in which a worker holds (or is getting) a browser.
+# States in which a worker holds (or is getting) a live handler.
 ALIVE_STATES = frozenset(
     {
         WorkerState.STARTING,
-        WorkerState.WAITING_COOKIES,
+        WorkerState.WAITING_SESSION,
         WorkerState.IDLE,
         WorkerState.BUSY,
-        WorkerState.EXPORTING,
+        WorkerState.EXPORTING_SESSION,
     }
 )
 
@@ -44,7 +44,7 @@ class WorkerStatus:
     tasks_done: int
     restarts: int
     memory_mb: float
-    child_pids: tuple[int, ...] = ()  # driver and browser processes its handler reported
+    child_pids: tuple[int, ...] = ()  # the processes its handler reported
     stage_seconds: float = 0.0  # busy: since ``progress`` last changed (the stage began)
     po_seconds: float = 0.0  # busy: since the current PO was handed to the worker
 
@@ -53,7 +53,7 @@ class WorkerStatus:
 class PoolStatus:
     workers: list[WorkerStatus]
     target_workers: int
-    active_workers: int  # workers holding a browser
+    active_workers: int  # workers holding a live handler
     queue_depth: int  # queued plus waiting for a retry
     waiting_retry: int
     running: int

@@ -1,1 +1,2 @@
-"""Where files go: safe names, the supplier/PO folder layout, and the run report."""
+"""Where files go and what they must be: safe names, the supplier/PO folders, atomic
+writes, disk space, verification, and .msg to PDF."""

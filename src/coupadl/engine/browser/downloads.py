@@ -1,4 +1,5 @@
-"""Watch a browser download land in a folder, and verify the file.
+"""Watch a browser download land in a folder (the file is then checked by
+:func:`coupadl.files.verify.verify_file`).
 
 Each attachment is downloaded into its own empty staging folder, so whatever
 appears there belongs to that attachment alone: no guessing which of several
@@ -10,26 +11,14 @@ file system; they work for any browser that writes ``*.crdownload`` while downlo
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from coupadl.errors import DownloadError, DownloadTimeout
-from coupadl.files.filetypes import HEAD_BYTES, TAIL_BYTES, looks_like_html, problem
-
-__all__ = ["VerifiedFile", "looks_like_html", "verify_file", "wait_for_complete", "wait_for_start"]
 
 PARTIAL_SUFFIX = ".crdownload"
 _POLL_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class VerifiedFile:
-    path: Path
-    size: int
-    sha256: str
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -116,27 +105,3 @@ def wait_for_complete(
         if now - start >= total_timeout:
             raise DownloadTimeout(f"the download took longer than {total_timeout:.0f} s")
         time.sleep(_POLL_SECONDS)
-
-
-def verify_file(path: Path, expected_name: str) -> VerifiedFile:
-    """Check a finished download and hash it.
-
-    A zero-byte file, or bytes that are not what the name promises (an HTML error or
-    sign-in page, another format, a file without its end marker because the transfer
-    was cut short): see the table in :mod:`coupadl.files.filetypes`.
-    """
-    size = path.stat().st_size
-    if size == 0:
-        raise DownloadError(f"{expected_name}: the server sent an empty file")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
-        digest.update(head)
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-        handle.seek(max(0, size - TAIL_BYTES))
-        tail = handle.read(TAIL_BYTES)
-    reason = problem(expected_name, head, tail)
-    if reason is not None:
-        raise DownloadError(f"{expected_name}: {reason}")
-    return VerifiedFile(path=path, size=size, sha256=digest.hexdigest())

@@ -3,7 +3,7 @@
 Runs in the main process before any worker starts. With profile reuse (the default)
 each worker gets its own clone of the signed-in base profile; with it off, each gets
 an empty profile plus the session cookies of one browser started on a clone (the pool
-starts that browser: ``export_cookies``). The pool loads this by its path
+starts that browser: ``export_session``). The pool loads this by its path
 (``PoolConfig.prepare_factory``) and knows nothing of profiles.
 """
 
@@ -33,15 +33,15 @@ Cookies = list[dict[str, Any]]
 
 @dataclass
 class Prepared:
-    """One profile folder per worker (None: the handler makes its own) and the session
-    every worker starts with (None: the profile has it)."""
+    """One work folder per worker, here a browser profile (None: the handler makes its
+    own), and the session every worker starts with (None: the profile has it)."""
 
-    profile_dirs: list[Path | None]
+    workdirs: list[Path | None]
     session: Cookies | None = field(default=None, repr=False)
 
     def release(self) -> None:
         """Remove the profiles made for the run (a second call finds nothing left)."""
-        for path in self.profile_dirs:
+        for path in self.workdirs:
             if path is not None:
                 remove_clone(path)
 
@@ -51,9 +51,10 @@ def prepare_profiles(
     base: Path | None,
     clone_parent: Path | None,
     count: int,
-    export_cookies: Callable[[Path], Cookies | None],
+    export_session: Callable[[Path], Cookies | None],
 ) -> Prepared:
-    """Profiles for ``count`` workers from the signed-in ``base`` profile."""
+    """Profiles for ``count`` workers from the signed-in ``base`` profile;
+    ``export_session(profile)`` gives the session of a browser started on ``profile``."""
     if settings.profile_cleanup_on_start:
         sweep_stale_clones(clone_parent)
     if base is not None:
@@ -76,7 +77,7 @@ def prepare_profiles(
     if base is not None:
         seed = clone_profile(base, clone_parent)
         try:
-            cookies = export_cookies(seed)
+            cookies = export_session(seed)
         finally:
             remove_clone(seed)
     empty = [new_empty_profile(clone_parent) for _ in range(count)]

@@ -1,5 +1,5 @@
-"""Configuration of one pool. Only picklable parts (settings, factory path, profile
-directories, cookies) go to the worker processes; the callback stays in the main one."""
+"""Configuration of one pool. Only picklable parts (settings, factory paths, work
+folders, the session) go to the worker processes; the callback stays in the main one."""
 
 from __future__ import annotations
 
@@ -15,22 +15,24 @@ from coupadl.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HANDLER_FACTORY = "coupadl.engine.browser.processor:BrowserHandler"
-# The engine's once-per-run step in the main process: a profile folder per worker, maybe
-# a shared session (see coupadl/engine/browser/prepare.py). Loaded by path, like the handler.
-DEFAULT_PREPARE_FACTORY = "coupadl.engine.browser.prepare:prepare_profiles"
-
 
 @dataclass
 class PoolConfig:
     settings: Settings
+    # The engine's parts by "module:callable" path (coupadl.engine.spec.EngineSpec names
+    # them): the handler each worker runs (coupadl.execution.handler.HandlerFactory),
+    # and the once-per-run step in the main process that makes a work folder per worker
+    # and maybe a session every worker starts with.
+    handler_factory: str
+    prepare_factory: str
+    # The error code of a PO whose worker died before it returned a result.
+    failure_code: str
     # None: settings.workers. "auto": from the memory budget and CPUs (auto_worker_count).
     workers: int | Literal["auto"] | None = None
-    handler_factory: str = DEFAULT_HANDLER_FACTORY
-    prepare_factory: str = DEFAULT_PREPARE_FACTORY
-    # The signed-in profile to clone per worker; None lets the handler pick its own.
+    # What the prepare step starts from (the browser engine: the signed-in profile to
+    # clone per worker); None lets the handler pick its own.
     base_profile: Path | None = None
-    clone_parent: Path | None = None  # where clones go (default: the system temp dir)
+    clone_parent: Path | None = None  # where the work folders go (default: the temp dir)
     on_event: EventCallback | None = None
     # The runner can ask the user to sign in again when the pool pauses for auth. The
     # pool behaves the same either way; this only changes what the pause event says.

@@ -21,11 +21,11 @@ logger = logging.getLogger(__name__)
 class EventKind(enum.StrEnum):
     WORKER_STARTED = "worker_started"  # ready for tasks (first start or scale-up)
     WORKER_START_FAILED = "worker_start_failed"  # one start attempt failed; retried later
-    WORKER_RESTARTED = "worker_restarted"  # killed (hung, crashed, browser died) and respawned
-    WORKER_RECYCLED = "worker_recycled"  # browser restarted after recycle_after POs
+    WORKER_RESTARTED = "worker_restarted"  # killed (hung, crashed, a process died), respawned
+    WORKER_RECYCLED = "worker_recycled"  # handler restarted after recycle_after POs
     WORKER_RETIRED = "worker_retired"  # stopped to free memory
     WORKER_GAVE_UP = "worker_gave_up"  # too many restarts or start failures
-    COOKIES_SHARED = "cookies_shared"  # signed-out workers got a signed-in worker's cookies
+    SESSION_SHARED = "session_shared"  # signed-out workers got a signed-in worker's session
     RETRY_SCHEDULED = "retry_scheduled"
     PAUSED_FOR_AUTH = "paused_for_auth"
     RESUMED = "resumed"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from coupadl.execution.handler import SessionData
 from coupadl.models import POResult, POTask
 from coupadl.settings import Settings
 
@@ -23,8 +23,9 @@ class WorkerSpec:
     worker_id: str
     settings: Settings
     handler_factory: str
-    profile_dir: Path | None
-    cookies: list[dict[str, Any]] | None
+    workdir: Path | None
+    session: SessionData | None = field(repr=False)
+    failure_code: str  # a start failure's code when the handler's error carries none
     heartbeat_interval: float
     log_level: int
 
@@ -37,14 +38,14 @@ class RunTask:
 
 
 @dataclass(frozen=True)
-class RestartBrowser:
-    """Close the handler and start a new one (recycle, or new cookies)."""
+class RestartHandler:
+    """Close the handler and start a new one (recycle, or a new session)."""
 
-    cookies: list[dict[str, Any]] | None = field(default=None, repr=False)
+    session: SessionData | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
-class ExportCookies:
+class ExportSession:
     pass
 
 
@@ -58,7 +59,7 @@ class Stop:
 class Ready:
     pid: int
     child_pids: list[int]
-    signed_in: bool | None  # None: could not tell
+    signed_in: bool | None  # the handler's session_ok(); None: could not tell
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,15 @@ class TaskDone:
     token: int
     result: POResult
     child_pids: list[int]
-    # The handler raised instead of returning: its browser is suspect, restart it.
+    # The handler raised instead of returning: it is suspect, restart it.
     broken: bool = False
 
 
 @dataclass(frozen=True)
-class Cookies:
-    cookies: list[dict[str, Any]] | None = field(repr=False)
+class ExportedSession:
+    """The answer to ExportSession: the session, or None and why not."""
+
+    session: SessionData | None = field(repr=False)
     error: str = ""
 
 

@@ -1,7 +1,8 @@
 """``PersistentWorkerPool``: the public face of the pool.
 
-Start-up (profiles, first workers), submitting, waiting, status and shutdown live here;
-everything that happens while the pool runs is the supervisor's (supervisor.py).
+Start-up (the engine's prepare step, first workers), submitting, waiting, status and
+shutdown live here; everything that happens while the pool runs is the supervisor's
+(supervisor.py and the parts it composes).
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from types import TracebackType
 from typing import Any
 
 from coupadl.errors import BrowserError
+from coupadl.execution.handler import SessionData, load_callable
 from coupadl.execution.pool.config import PoolConfig, resolve_worker_count
 from coupadl.execution.pool.errors import PoolClosedError
 from coupadl.execution.pool.events import EventDispatcher
-from coupadl.execution.pool.handler import load_callable
 from coupadl.execution.pool.messages import Stop
 from coupadl.execution.pool.monitor import MemoryMonitor, default_budget_mb
 from coupadl.execution.pool.queue import Priority, TaskHandle, TaskState
-from coupadl.execution.pool.seed import export_session_cookies
+from coupadl.execution.pool.seed import export_session
 from coupadl.execution.pool.slot import WorkerSlot
-from coupadl.execution.pool.supervisor import STOP_GRACE, Supervisor
+from coupadl.execution.pool.supervisor import Supervisor
+from coupadl.execution.pool.timeouts import STOP_GRACE
 from coupadl.execution.status import ALIVE_STATES, BatchResult, PoolStatus, WorkerState
 from coupadl.models import POResult, POTask
 
@@ -35,11 +37,12 @@ MB = 1024 * 1024
 
 
 class PersistentWorkerPool:
-    """Browsers that stay open across POs, one per worker process, under supervision.
+    """Handlers that stay alive across POs, one per worker process, under supervision.
 
     Use as a context manager or call :meth:`start` and :meth:`shutdown`::
 
-        with PersistentWorkerPool(PoolConfig(settings, workers=4, base_profile=p)) as pool:
+        config = PoolConfig(settings, handler, prepare, failure_code, workers=4, base_profile=p)
+        with PersistentWorkerPool(config) as pool:
             for task in tasks:
                 pool.submit_task(task)
             for result in pool.iter_results():
@@ -57,7 +60,7 @@ class PersistentWorkerPool:
         slots = [WorkerSlot(f"worker-{i + 1}", None) for i in range(self._target)]
         self._sup = Supervisor(config, self._settings, slots, self._budget_mb, self._events)
         self._monitor = MemoryMonitor(
-            self._sup.memory_roots, self._sup.store_memory, config.memory_interval
+            self._sup.scaling.memory_roots, self._sup.scaling.store_memory, config.memory_interval
         )
         self._started = False
         self._shutdown_lock = threading.Lock()
@@ -66,7 +69,7 @@ class PersistentWorkerPool:
         self._abort = threading.Event()
         self._unfinished: list[POTask] = []
         self.shutdown_requested = False  # set by request_shutdown (signals)
-        # Seconds from calling start() (profile clones included) until the first worker
+        # Seconds from calling start() (the prepare step included) until the first worker
         # was ready; None until then.
         self.startup_seconds: float | None = None
 
@@ -90,11 +93,12 @@ class PersistentWorkerPool:
 
     # -- start -----------------------------------------------------------------------------
     def start(self) -> None:
-        """Prepare profiles and start the workers; return once one worker is ready.
+        """Run the engine's prepare step and start the workers; return once one worker is
+        ready.
 
-        The other workers keep starting in the background. Raises ProfileLockedError when
-        a running browser holds the base profile, BrowserError when no worker can start
-        (after the start retries)."""
+        The other workers keep starting in the background. Raises what the prepare step
+        raises (the browser engine: ProfileLockedError when a running browser holds the
+        base profile), BrowserError when no worker can start (after the start retries)."""
         if self._started:
             return
         if self._shutdown_started:
@@ -103,18 +107,19 @@ class PersistentWorkerPool:
         begun = time.monotonic()
         # Workers are not daemons: without this, a caller that forgets shutdown() would
         # hang at exit in multiprocessing's own exit handler (it joins them), and their
-        # browsers would stay. atexit runs handlers last-in first-out, so this runs first.
+        # handlers' processes would stay. atexit runs its handlers last-in first-out, so
+        # this one runs first.
         atexit.register(self._shutdown_at_exit)
-        config, settings = self.config, self._settings
+        config = self.config
         logger.info(
             "starting a pool of %d worker(s) (memory budget %.0f MB)",
             self._target,
             self._budget_mb,
         )
         try:
-            self._prepare_profiles()
+            self._prepare_workdirs()
         except BaseException:
-            self._remove_profiles()
+            self._release_prepared()
             raise
         self._events.start()
         self._sup.stats.started_at = time.monotonic()
@@ -131,37 +136,35 @@ class PersistentWorkerPool:
                     error = self._sup.failed
                     break
                 self._sup.cond.wait(0.5)
-        logger.error("no browser worker could start: %s", error)
+        logger.error("no worker could start: %s", error)
         self.shutdown(graceful=False)
-        raise BrowserError(
-            f"No browser worker could start ({error}). "
-            f"Handler: {config.handler_factory}; browser: {settings.browser}."
-        )
+        raise BrowserError(f"No worker could start ({error}). Handler: {config.handler_factory}.")
 
-    def _prepare_profiles(self) -> None:
-        """The engine's once-per-run step (``PoolConfig.prepare_factory``): a profile
-        folder for every worker, and maybe a session every worker starts with."""
+    def _prepare_workdirs(self) -> None:
+        """The engine's once-per-run step (``PoolConfig.prepare_factory``): a work folder
+        for every worker, and maybe a session every worker starts with."""
         config, settings = self.config, self._settings
         prepare = load_callable(config.prepare_factory)
         slots = self._sup.slots
 
-        def export_session(profile: Path) -> list[dict[str, Any]] | None:
-            return export_session_cookies(
+        def seed_session(workdir: Path) -> SessionData | None:
+            return export_session(
                 settings,
                 config.handler_factory,
-                profile,
+                config.failure_code,
+                workdir,
                 timeout=max(settings.task_timeout, 60.0),
                 heartbeat_interval=config.heartbeat_interval,
             )
 
         self._prepared = prepare(
-            settings, config.base_profile, config.clone_parent, len(slots), export_session
+            settings, config.base_profile, config.clone_parent, len(slots), seed_session
         )
         if self._prepared.session is not None:
-            self._sup.shared_cookies = self._prepared.session
-        for slot, profile in zip(slots, self._prepared.profile_dirs, strict=True):
-            slot.profile_dir = profile
-            slot.cookies = self._prepared.session
+            self._sup.shared_session = self._prepared.session
+        for slot, workdir in zip(slots, self._prepared.workdirs, strict=True):
+            slot.workdir = workdir
+            slot.session = self._prepared.session
 
     # -- tasks ---------------------------------------------------------------------------
     def submit_task(self, task: POTask, priority: Priority = Priority.NORMAL) -> TaskHandle:
@@ -215,11 +218,11 @@ class PersistentWorkerPool:
                 result = sup.completed.popleft()
             yield result
 
-    def resume(self, cookies: list[dict[str, Any]] | None = None) -> None:
-        """Continue after a pause for sign-in; with ``cookies``, every worker restarts its
-        browser with them first (cookie values are never logged)."""
+    def resume(self, session: SessionData | None = None) -> None:
+        """Continue after a pause for sign-in; with ``session``, every worker restarts its
+        handler with it first (the session is never logged)."""
         with self._sup.lock:
-            self._sup.resume(cookies)
+            self._sup.resume(session)
 
     # -- status --------------------------------------------------------------------------
     def get_status(self) -> PoolStatus:
@@ -271,7 +274,8 @@ class PersistentWorkerPool:
         """Stop the pool. Graceful: stop dispatching, let POs in flight finish for up to
         ``timeout`` (default settings.shutdown_timeout), then kill what still runs. Not
         graceful: kill at once. Either way the unfinished tasks settle NOT_FINISHED
-        (``unfinished_tasks()``), no browser or driver is left running, clones are removed.
+        (``unfinished_tasks()``), no process of a handler is left running, and what the
+        prepare step made is released.
 
         A second call while one runs waits for it; ``graceful=False`` cuts its wait short."""
         if not graceful:
@@ -333,7 +337,7 @@ class PersistentWorkerPool:
             sup.stats.not_finished += 1
             record.handle._settle(TaskState.NOT_FINISHED, reason="the pool was shut down")
         sup.close_wake_pipe()
-        self._remove_profiles()
+        self._release_prepared()
         with sup.cond:
             sup.cond.notify_all()
         self._events.stop()
@@ -344,12 +348,12 @@ class PersistentWorkerPool:
         )
 
     def _stop_workers(self, polite: bool) -> None:
-        """Close every worker: ask idle ones to close their browser (polite), then kill
-        every process tree that is still there, including the recorded browser pids."""
+        """Close every worker: ask idle ones to close their handler (polite), then kill
+        every process tree that is still there, including the handlers' recorded pids."""
         slots = [s for s in self._sup.slots if s.process is not None]
         if polite:
-            # Busy workers were already dealt with; the others close their browsers (a
-            # clean driver quit) in parallel, within STOP_GRACE.
+            # Busy workers were already dealt with; the others close their handlers (the
+            # browser engine: a clean driver quit) in parallel, within STOP_GRACE.
             asked = [
                 slot
                 for slot in slots
@@ -366,7 +370,7 @@ class PersistentWorkerPool:
             slot.kill(timeout=2.0)
             slot.set_state(WorkerState.STOPPED)
 
-    def _remove_profiles(self) -> None:
+    def _release_prepared(self) -> None:
         if self._prepared is not None:
             self._prepared.release()
 

@@ -1,9 +1,10 @@
 """A whole run's POs through the pool, for ``coupadl.runs.batch.run_batch``.
 
 The runner owns the spreadsheet, the state DB and the report; this adapter owns the pool:
-it starts it on the signed-in base profile, feeds it every task, hands each final result
-to ``record`` as it arrives (on the caller's thread), notes pool events in the state DB,
-and decides what Ctrl+C means (first: let POs in flight finish; second: abort).
+it starts it with the engine's parts and the run's base, feeds it every task, hands each
+final result to ``record`` as it arrives (on the caller's thread), notes pool events in
+the state DB, and decides what Ctrl+C means (first: let POs in flight finish; second:
+abort).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from coupadl.errors import AuthRequiredError
+from coupadl.execution.handler import SessionData
 from coupadl.execution.interrupts import install_signal_handlers
 from coupadl.execution.pool.config import PoolConfig
-from coupadl.execution.pool.events import EventKind, PoolEvent
+from coupadl.execution.pool.events import EventCallback, EventKind, PoolEvent
 from coupadl.execution.pool.pool import PersistentWorkerPool
 from coupadl.execution.progress import RunEvent, RunProgress
+from coupadl.execution.retry import MAX_SIGN_INS
 from coupadl.execution.status import BatchResult
 from coupadl.models import POResult, POTask
 from coupadl.settings import Settings
@@ -32,8 +35,6 @@ EVENT_NAMES = {
     EventKind.RETRY_SCHEDULED: "retry",
     EventKind.WORKER_RESTARTED: "restart",
 }
-# Signing in again that many times without a single PO finishing in between: give up.
-MAX_SIGN_INS = 2
 WAKE_EVERY = 1.0  # iter_results timeout, so a Ctrl+C is seen promptly on every platform
 
 
@@ -52,10 +53,10 @@ class EventStore(Protocol):
 @dataclass
 class PooledRun:
     pending: list[str]  # POs not finished: left pending in the state
-    auth_stopped: bool  # stopped because Coupa asked to sign in and nobody could
+    auth_stopped: bool  # stopped: the session needed a new sign-in and nobody could give one
     startup_seconds: float | None  # start() to the first ready worker
     batch: BatchResult
-    auth_pos: list[str]  # POs that met a sign-in page (the pool requeued them)
+    auth_pos: list[str]  # POs that met the sign-in need (the pool requeued them)
 
 
 def run_pooled(
@@ -66,21 +67,55 @@ def run_pooled(
     state: EventStore,
     base_profile: Path,
     *,
-    reauth: Callable[[], list[dict[str, Any]]] | None = None,
+    handler_factory: str,
+    prepare_factory: str,
+    failure_code: str,
+    reauth: Callable[[], SessionData] | None = None,
     interactive: bool = False,
     progress: RunProgress | None = None,
 ) -> PooledRun:
-    """Process ``tasks`` with ``workers`` browsers, each on a clone of ``base_profile``.
+    """Process ``tasks`` with ``workers`` handlers of the engine whose parts are given
+    (:class:`coupadl.engine.spec.EngineSpec`'s fields), each in a work folder the engine's
+    prepare step makes from ``base_profile``.
 
-    When Coupa asks to sign in, the pool pauses; ``reauth`` (the browser engine's is
-    :func:`coupadl.engine.browser.login.reauthenticator`) may sign in again and return
-    fresh cookies, and the pool resumes; if it raises :class:`AuthRequiredError` the run
-    stops with the rest pending. Raises BrowserError when no browser can start (the caller may fall
-    back to one browser), and KeyboardInterrupt after a Ctrl+C once the pool is down
-    and the pending POs are known to the state (they were marked pending before).
-    ``progress`` gets the pool's events, its per-worker status while it runs, and the
-    interrupts."""
+    When the engine reports that the session needs a new sign-in, the pool pauses;
+    ``reauth`` (the browser engine's is :func:`coupadl.engine.browser.login.reauthenticator`)
+    may sign in again and return a fresh session, and the pool resumes; if it raises
+    :class:`AuthRequiredError` the run stops with the rest pending. Raises BrowserError
+    when no worker can start (the caller may fall back to one worker), and
+    KeyboardInterrupt after a Ctrl+C once the pool is down and the pending POs are known
+    to the state (they were marked pending before). ``progress`` gets the pool's events,
+    its per-worker status while it runs, and the interrupts."""
     auth_pos: list[str] = []
+    config = PoolConfig(
+        settings=settings,
+        handler_factory=handler_factory,
+        prepare_factory=prepare_factory,
+        failure_code=failure_code,
+        workers=workers,
+        base_profile=base_profile,
+        on_event=_event_recorder(state, progress, auth_pos),
+        interactive=interactive,
+    )
+    pool = _started(PersistentWorkerPool(config), progress)
+    loop = _ResultLoop(pool, record, reauth, progress)
+    loop.run(tasks)
+    pending = [task.po_number for task in pool.unfinished_tasks()]
+    if loop.interrupts:
+        raise KeyboardInterrupt
+    return PooledRun(
+        pending=pending,
+        auth_stopped=pool.paused_for_auth,
+        startup_seconds=pool.startup_seconds,
+        batch=pool.batch_result(),
+        auth_pos=auth_pos,
+    )
+
+
+def _event_recorder(
+    state: EventStore, progress: RunProgress | None, auth_pos: list[str]
+) -> EventCallback:
+    """The pool's event callback: log, state DB, live progress; sign-in POs noted."""
 
     def on_event(event: PoolEvent) -> None:
         if event.kind is EventKind.PAUSED_FOR_AUTH and event.po_number:
@@ -94,15 +129,11 @@ def run_pooled(
         if progress is not None:
             progress.event(_run_event(event))
 
-    pool = PersistentWorkerPool(
-        PoolConfig(
-            settings=settings,
-            workers=workers,
-            base_profile=base_profile,
-            on_event=on_event,
-            interactive=interactive,
-        )
-    )
+    return on_event
+
+
+def _started(pool: PersistentWorkerPool, progress: RunProgress | None) -> PersistentWorkerPool:
+    """``pool``, started, watched by ``progress`` from before its start."""
     if progress is not None:
         progress.watch_pool(pool.get_status)  # the workers show as "starting" from now on
     try:
@@ -111,68 +142,86 @@ def run_pooled(
         if progress is not None:
             progress.watch_pool(None)
         raise
-    interrupts = 0
-    sign_ins = 0  # in a row, with no result in between
+    return pool
 
-    def on_signal(count: int) -> None:  # on the signal thread, see coupadl/execution/interrupts.py
-        nonlocal interrupts
-        interrupts = count
-        if progress is not None:
-            progress.interrupted(count)
 
-    restore = _handle_stop_signals(pool, on_signal)
-    try:
-        for task in tasks:
-            pool.submit_task(task)
+class _ResultLoop:
+    """Feeds the pool, records its results, signs in again when it pauses for that, and
+    turns stop signals into a graceful stop, then an abort."""
+
+    def __init__(
+        self,
+        pool: PersistentWorkerPool,
+        record: Callable[[POResult], None],
+        reauth: Callable[[], SessionData] | None,
+        progress: RunProgress | None,
+    ) -> None:
+        self.pool, self.record, self.reauth, self.progress = pool, record, reauth, progress
+        self.interrupts = 0
+        self.sign_ins = 0  # in a row, with no result in between
+        self.restore: Callable[[], None] = lambda: None
+
+    def on_signal(self, count: int) -> None:
+        """On the signal thread, see coupadl/execution/interrupts.py."""
+        self.interrupts = count
+        if self.progress is not None:
+            self.progress.interrupted(count)
+
+    def run(self, tasks: Sequence[POTask]) -> None:
+        """Every task through the pool, then the pool shut down (aborted on an error)."""
+        pool = self.pool
+        self.restore = _handle_stop_signals(pool, self.on_signal)
+        try:
+            for task in tasks:
+                pool.submit_task(task)
+            self._collect()
+            pool.shutdown(graceful=True)
+        except BaseException:
+            pool.shutdown(graceful=False)
+            raise
+        finally:
+            self.restore()
+            if self.progress is not None:
+                self.progress.watch_pool(None)
+
+    def _collect(self) -> None:
+        """Record results until the pool has no more to give (and no sign-in helps)."""
         while True:
             try:
-                for result in pool.iter_results(timeout=WAKE_EVERY):
-                    record(result)
-                    sign_ins = 0
+                for result in self.pool.iter_results(timeout=WAKE_EVERY):
+                    self.record(result)
+                    self.sign_ins = 0
             except TimeoutError:
                 continue  # nothing finished this second; look again
             except KeyboardInterrupt:
-                interrupts += 1
-                if progress is not None:
-                    progress.interrupted(interrupts)
-                if interrupts == 1:
-                    logger.warning(
-                        "interrupted: finishing the POs in flight (Ctrl+C again to abort)"
-                    )
-                    pool.request_shutdown(graceful=True)
-                else:
-                    logger.warning("interrupted again: closing every browser now")
-                    pool.request_shutdown(graceful=False)
+                self._interrupted()
                 continue
-            if pool.paused_for_auth and not interrupts and sign_ins < MAX_SIGN_INS:
-                sign_ins += 1
-                # Signing in may wait for the user: there Ctrl+C interrupts as usual.
-                restore()
-                try:
-                    signed_in = _signed_in_again(pool, reauth)
-                finally:
-                    restore = _handle_stop_signals(pool, on_signal)
-                if signed_in:
-                    continue
-            break
-        pool.shutdown(graceful=True)
-    except BaseException:
-        pool.shutdown(graceful=False)
-        raise
-    finally:
-        restore()
-        if progress is not None:
-            progress.watch_pool(None)
-    pending = [task.po_number for task in pool.unfinished_tasks()]
-    if interrupts:
-        raise KeyboardInterrupt
-    return PooledRun(
-        pending=pending,
-        auth_stopped=pool.paused_for_auth,
-        startup_seconds=pool.startup_seconds,
-        batch=pool.batch_result(),
-        auth_pos=auth_pos,
-    )
+            if not self._signed_in_again():
+                return
+
+    def _interrupted(self) -> None:
+        """A KeyboardInterrupt where no signal handler could be set (not the main thread)."""
+        self.interrupts += 1
+        if self.progress is not None:
+            self.progress.interrupted(self.interrupts)
+        if self.interrupts == 1:
+            logger.warning("interrupted: finishing the POs in flight (Ctrl+C again to abort)")
+            self.pool.request_shutdown(graceful=True)
+        else:
+            logger.warning("interrupted again: closing every worker now")
+            self.pool.request_shutdown(graceful=False)
+
+    def _signed_in_again(self) -> bool:
+        """When the pool paused for sign-in: sign in and resume; False: the run ends."""
+        if not self.pool.paused_for_auth or self.interrupts or self.sign_ins >= MAX_SIGN_INS:
+            return False
+        self.sign_ins += 1
+        # Signing in may wait for the user: there Ctrl+C interrupts as usual.
+        self.restore()
+        try:
+            return _resume_signed_in(self.pool, self.reauth)
+        finally:
+            self.restore = _handle_stop_signals(self.pool, self.on_signal)
 
 
 def _handle_stop_signals(
@@ -187,19 +236,17 @@ def _handle_stop_signals(
     return install_signal_handlers(pool, on_signal)
 
 
-def _signed_in_again(
-    pool: PersistentWorkerPool, reauth: Callable[[], list[dict[str, Any]]] | None
-) -> bool:
+def _resume_signed_in(pool: PersistentWorkerPool, reauth: Callable[[], SessionData] | None) -> bool:
     """Sign in again and resume the paused pool; False when that is not possible."""
     try:
         if reauth is None:
             raise AuthRequiredError("no way to sign in again during this run")
-        cookies = reauth()
+        session = reauth()
     except AuthRequiredError as exc:
         logger.warning("%s The remaining POs stay pending.", exc.message)
         return False
-    logger.info("signed in again (%d cookies); resuming", len(cookies))
-    pool.resume(cookies)
+    logger.info("signed in again; resuming")
+    pool.resume(session)
     return True
 
 

@@ -1,7 +1,7 @@
 """The main process's view of one worker: its process, pipe, state and timers.
 
 A slot outlives its processes: a restarted, recycled or retired-and-revived worker keeps
-its id, its profile clone and its counters. Only the supervisor thread changes a slot,
+its id, its work folder and its counters. Only the supervisor thread changes a slot,
 under the pool's lock.
 """
 
@@ -14,10 +14,10 @@ import time
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
-from typing import Any
 
 import psutil
 
+from coupadl.execution.handler import SessionData
 from coupadl.execution.pool.messages import WorkerSpec
 from coupadl.execution.pool.proctree import is_alive, kill_tree, watch
 from coupadl.execution.pool.queue import TaskRecord
@@ -37,15 +37,15 @@ def spawn_context() -> SpawnContext:
 
 
 class WorkerSlot:
-    def __init__(self, worker_id: str, profile_dir: Path | None) -> None:
+    def __init__(self, worker_id: str, workdir: Path | None) -> None:
         self.worker_id = worker_id
-        self.profile_dir = profile_dir
-        self.cookies: list[dict[str, Any]] | None = None
+        self.workdir = workdir
+        self.session: SessionData | None = None  # what its next handler starts with
         self.state = WorkerState.STOPPED
         self.process: SpawnProcess | None = None
         self.conn: Connection | None = None
         self.children: list[psutil.Process] = []  # every pid the handler reported
-        self.watched: list[psutil.Process] = []  # its driver and browser main process
+        self.watched: list[psutil.Process] = []  # the handler's top processes
         self.signed_in: bool | None = None
         # Task in hand.
         self.record: TaskRecord | None = None
@@ -69,7 +69,8 @@ class WorkerSlot:
         self.retire_when_idle = False
         self.retiring = False  # stopping to free memory: RETIRED (not STOPPED) once gone
         self.last_error = ""
-        self.cookies_pending: list[dict[str, Any]] | None = None
+        # A new session for its running handler, taken when it is next idle.
+        self.session_pending: SessionData | None = None
 
     # -- process -------------------------------------------------------------------------
     @property
@@ -83,7 +84,7 @@ class WorkerSlot:
             target=worker_main,
             args=(spec, child_conn),
             name=f"coupadl-{self.worker_id}",
-            daemon=False,  # it starts a browser, which daemon processes may not do
+            daemon=False,  # its handler may start processes, which daemons may not do
         )
         process.start()
         # Our copy of the child's end must go, or we would never see EOF when it dies.
@@ -127,14 +128,15 @@ class WorkerSlot:
 
     def record_children(self, pids: list[int]) -> None:
         """Remember the handler's processes: all of them, to kill them when the worker
-        goes; and the driver and browser main process, to notice when they die.
+        goes; and its top ones, to notice when they die.
 
-        Handlers may report every browser process, renderers included, and renderers come
-        and go with tabs. Only processes at most two levels below the worker (the driver
-        it started, and the browser the driver started) mean "the browser is gone".
+        Handlers may report processes that come and go in normal work (the browser
+        engine's renderers come and go with tabs). Only processes at most two levels below
+        the worker (the browser engine's driver, and the browser the driver started) mean
+        "the handler lost a process".
 
-        Processes recorded earlier and still alive are kept: a handler whose driver was
-        killed can no longer list the browser under it, yet that browser must be killed
+        Processes recorded earlier and still alive are kept: a browser handler whose driver
+        was killed can no longer list the browser under it, yet that browser must be killed
         with the worker, or it holds the profile clone's lock and no restart can start."""
         kept = [proc for proc in self.children if is_alive(proc)]
         known = {proc.pid for proc in kept}
@@ -154,8 +156,8 @@ class WorkerSlot:
             if parent == worker or (parent in parents and parents[parent] == worker):
                 self.watched.append(proc)
 
-    def browser_dead(self) -> bool:
-        """True when the driver or the browser main process has exited."""
+    def lost_process(self) -> bool:
+        """True when one of the handler's top processes (see record_children) exited."""
         return any(not is_alive(proc) for proc in self.watched)
 
     def process_alive(self) -> bool:
@@ -186,8 +188,8 @@ class WorkerSlot:
         self.memory_bytes = 0
 
     def root_pids(self) -> list[int]:
-        # The watched processes' trees hold every live browser process; a stale renderer
-        # pid could by now belong to an unrelated process and must not be counted.
+        # The watched processes' trees hold every live process of the handler; a stale pid
+        # (a renderer gone) could by now belong to an unrelated process: not counted.
         pids = [proc.pid for proc in self.watched]
         if self.process is not None and self.process.pid is not None:
             pids.insert(0, self.process.pid)

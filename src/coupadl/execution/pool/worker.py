@@ -1,10 +1,10 @@
 """The code that runs inside a worker process (started with the spawn method).
 
-A worker owns one handler (one browser) for its whole life and runs one task at a time,
-as the pool tells it over its pipe. A heartbeat thread reports that the process is alive
-while it is idle or busy; the handler's progress calls show that a task moves. When the
-pool's end of the pipe goes away (the main process died), the worker kills its browser
-and exits, so no browser outlives the run.
+A worker runs one handler at a time (a new one after a recycle or with a new session)
+and one task at a time, as the pool tells it over its pipe. A heartbeat thread reports
+that the process is alive while it is idle or busy; the handler's progress calls show
+that a task moves. When the pool's end of the pipe goes away (the main process died),
+the worker kills the handler's processes and exits, so none of them outlives the run.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import traceback
 from multiprocessing.connection import Connection
 
 from coupadl.errors import CoupadlError
-from coupadl.execution.pool.handler import Handler, load_factory
+from coupadl.execution.handler import Handler, failed_attempt, load_factory
 from coupadl.execution.pool.messages import (
-    Cookies,
-    ExportCookies,
+    ExportedSession,
+    ExportSession,
     Fatal,
     Heartbeat,
     LogRecordMsg,
     Progress,
     Ready,
-    RestartBrowser,
+    RestartHandler,
     RunTask,
     Stop,
     Stopped,
@@ -37,7 +37,6 @@ from coupadl.execution.pool.messages import (
 )
 from coupadl.execution.pool.proctree import is_alive, kill_tree, watch
 from coupadl.execution.pool.throttle import ProgressThrottle
-from coupadl.models import POResult, POTask, Status
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ class PipeLogHandler(logging.Handler):
 def _ignore_interrupts() -> None:
     # Ctrl+C reaches every process of the console/process group. Only the main process
     # decides what an interrupt means (graceful stop, then abort); the worker and the
-    # browser it starts (ignored signals are inherited) keep going until told.
+    # processes its handler starts (ignored signals are inherited) keep going until told.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGBREAK"):
         signal.signal(signal.SIGBREAK, signal.SIG_IGN)
@@ -102,7 +101,7 @@ class Worker:
         self.channel = channel
         self.factory = load_factory(spec.handler_factory)
         self.handler: Handler | None = None
-        self.cookies = spec.cookies
+        self.session = spec.session
         self.stopping = False
         self.throttle: ProgressThrottle | None = None  # the task in hand's progress
 
@@ -111,13 +110,11 @@ class Worker:
         """Start a new handler and report Ready, or report Fatal; True on success."""
         spec = self.spec
         try:
-            self.handler = self.factory(
-                spec.worker_id, spec.settings, spec.profile_dir, self.cookies
-            )
+            self.handler = self.factory(spec.worker_id, spec.settings, spec.workdir, self.session)
             self.handler.start()
         except Exception as exc:  # noqa: BLE001 - any start failure is reported to the pool
-            code = exc.code if isinstance(exc, CoupadlError) else "E_BROWSER"
-            logger.warning("browser did not start: %s", exc)
+            code = exc.code if isinstance(exc, CoupadlError) else spec.failure_code
+            logger.warning("the handler did not start: %s", exc)
             self.close_handler()
             self.channel.send(Fatal(code, f"{type(exc).__name__}: {exc}"))
             return False
@@ -127,9 +124,9 @@ class Worker:
     def signed_in(self) -> bool | None:
         assert self.handler is not None
         try:
-            return bool(self.handler.is_signed_in())
+            return bool(self.handler.session_ok())
         except Exception as exc:  # noqa: BLE001 - unknown is an answer; the tasks will tell
-            logger.warning("could not tell whether the browser is signed in: %s", exc)
+            logger.warning("could not tell whether the handler's session is signed in: %s", exc)
             return None
 
     def child_pids(self) -> list[int]:
@@ -154,11 +151,11 @@ class Worker:
             logger.debug("no child pids before close: %s", exc)
         try:
             handler.close()
-        except Exception as exc:  # noqa: BLE001 - a dead browser may fail to close
-            logger.warning("closing the browser failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - a dead handler may fail to close
+            logger.warning("closing the handler failed: %s", exc)
         leftovers = [proc.pid for proc in procs if is_alive(proc)]
         if leftovers:
-            logger.debug("killing %d browser process(es) left after close", len(leftovers))
+            logger.debug("killing %d handler process(es) left after close", len(leftovers))
             kill_tree(leftovers)
 
     # -- commands --------------------------------------------------------------------------
@@ -173,7 +170,7 @@ class Worker:
             result = self.handler.process(command.task, progress)
         except Exception as exc:
             logger.exception("processing PO %s raised", command.task.po_number)
-            result = _failed_result(command.task, exc, started)
+            result = failed_attempt(command.task, exc, started)
             broken = True
         if not result.started_at:
             result.started_at = started
@@ -184,20 +181,20 @@ class Worker:
         self.throttle = None
         self.channel.send(TaskDone(token, result, self.child_pids(), broken))
 
-    def export_cookies(self) -> None:
+    def export_session(self) -> None:
         assert self.handler is not None
         try:
-            cookies = list(self.handler.export_cookies())
+            session = self.handler.export_session()
         except Exception as exc:  # noqa: BLE001 - reported to the pool, which carries on
-            logger.warning("could not export cookies: %s", exc)
-            self.channel.send(Cookies(None, error=str(exc)))
+            logger.warning("could not export the session: %s", exc)
+            self.channel.send(ExportedSession(None, error=str(exc)))
             return
-        self.channel.send(Cookies(cookies))
+        self.channel.send(ExportedSession(session))
 
-    def restart(self, command: RestartBrowser) -> bool:
+    def restart(self, command: RestartHandler) -> bool:
         self.close_handler()
-        if command.cookies is not None:
-            self.cookies = command.cookies
+        if command.session is not None:
+            self.session = command.session
         return self.start_handler()
 
     def serve(self) -> int:
@@ -208,13 +205,13 @@ class Worker:
             try:
                 command = self.channel.recv()
             except (EOFError, OSError):
-                logger.info("the pool went away; closing the browser")
+                logger.info("the pool went away; closing the handler")
                 return 0
             if isinstance(command, RunTask):
                 self.run_task(command)
-            elif isinstance(command, ExportCookies):
-                self.export_cookies()
-            elif isinstance(command, RestartBrowser):
+            elif isinstance(command, ExportSession):
+                self.export_session()
+            elif isinstance(command, RestartHandler):
                 if not self.restart(command):
                     return 1
             elif isinstance(command, Stop):
@@ -224,19 +221,6 @@ class Worker:
                 return 0
             else:
                 logger.warning("unknown command %r ignored", command)
-
-
-def _failed_result(task: POTask, exc: BaseException, started: float) -> POResult:
-    code = exc.code if isinstance(exc, CoupadlError) else "E_INTERNAL"
-    return POResult(
-        po_number=task.po_number,
-        status=Status.FAILED,
-        error_code=code,
-        message=f"{type(exc).__name__}: {exc}",
-        started_at=started,
-        finished_at=time.time(),
-        transient=True,
-    )
 
 
 def _heartbeat_loop(worker: Worker, interval: float) -> None:
@@ -250,9 +234,9 @@ def _heartbeat_loop(worker: Worker, interval: float) -> None:
         if not worker.channel.send(Heartbeat()):
             if worker.stopping:
                 return
-            # The main process is gone while the handler may be stuck in a task: kill the
-            # browser ourselves and leave, rather than live on as an orphan.
-            logger.debug("pool gone; killing the browser and exiting")
+            # The main process is gone while the handler may be stuck in a task: kill its
+            # processes ourselves and leave, rather than live on as an orphan.
+            logger.debug("pool gone; killing the handler's processes and exiting")
             kill_tree(worker.child_pids())
             os._exit(3)
 
