@@ -94,8 +94,8 @@ class Walk:
     decided: Decided | None = None
 
 
-def _no_progress(stage: str) -> None:
-    """Default progress callback: nobody is listening."""
+def no_progress(stage: str) -> None:
+    """The default progress callback: nobody is listening."""
 
 
 def walk_po(
@@ -103,7 +103,7 @@ def walk_po(
     task: POTask,
     settings: Settings,
     sink: FileSink,
-    progress: Callable[[str], None] = _no_progress,
+    progress: Callable[[str], None] = no_progress,
 ) -> Walk:
     """Open the PO (and its requisition where the fallback asks) and feed ``sink``."""
     base = settings.require_base_url()

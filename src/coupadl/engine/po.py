@@ -24,7 +24,7 @@ from coupadl.coupa.page import PageInfo
 from coupadl.coupa.signin import is_sign_in_document
 from coupadl.coupa.status import error_for, final_status
 from coupadl.coupa.urls import po_id_for_number, po_url
-from coupadl.engine.flow import NamedFile, walk_po
+from coupadl.engine.flow import NamedFile, no_progress, walk_po
 from coupadl.engine.interface import Fetcher, RecordSource
 from coupadl.errors import (
     AuthRequiredError,
@@ -50,10 +50,6 @@ from coupadl.settings import Settings
 Progress = Callable[[str], None]
 
 
-def _no_progress(stage: str) -> None:
-    """Default progress callback: nobody is listening."""
-
-
 @dataclass
 class Downloads:
     """What one PO's downloads came to."""
@@ -64,6 +60,15 @@ class Downloads:
     found: int = 0
     slots: int = 0  # staging folders used so far
     unread_pages: int = 0  # pages whose attachments could not be read (e.g. HTTP 500)
+
+    def failed(self, name: str, exc: DownloadError) -> None:
+        """Note a file that did not arrive; a DownloadError's message names the file
+        already, a DownloadTimeout's does not (see Fetcher)."""
+        if isinstance(exc, DownloadTimeout):
+            self.errors.append(f"{name}: {exc.message}")
+            self.timed_out = True
+        else:
+            self.errors.append(exc.message)
 
 
 def new_result(task: POTask, settings: Settings) -> POResult:
@@ -91,7 +96,7 @@ def process_po(
     fetcher: Fetcher[Any],
     task: POTask,
     settings: Settings,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> POResult:
     """Download every attachment of one PO into its folder and say how it went."""
     result = new_result(task, settings)
@@ -218,12 +223,8 @@ def _download_all(
         progress(f"downloading {number} of {len(files)}")
         try:
             pending = fetcher.start(attachment, name, staging)
-        except DownloadTimeout as exc:
-            state.errors.append(f"{name}: {exc.message}")
-            state.timed_out = True
-            continue
         except DownloadError as exc:
-            state.errors.append(exc.message)
+            state.failed(name, exc)
             continue
         started.append((attachment, name, staging, pending))
     for number, (attachment, name, staging, pending) in enumerate(started, start=1):
@@ -250,12 +251,8 @@ def _collect(
         # the extension check alone would accept.
         _raise_if_sign_in(staging)
         verified = verify_file(path, name)
-    except DownloadTimeout as exc:
-        state.errors.append(f"{name}: {exc.message}")
-        state.timed_out = True
-        return
     except DownloadError as exc:
-        state.errors.append(exc.message)
+        state.failed(name, exc)
         return
     os.replace(verified.path, work / name)
     state.files.append(

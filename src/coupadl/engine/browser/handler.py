@@ -21,6 +21,7 @@ from coupadl.coupa.urls import is_sign_in_url, session_check_url
 from coupadl.engine.browser.processor import process_po
 from coupadl.engine.browser.profile import clear_stale_locks
 from coupadl.engine.browser.session import BrowserSession
+from coupadl.engine.flow import no_progress
 from coupadl.errors import BrowserError, PageTimeout
 from coupadl.execution.handler import ProgressFn
 from coupadl.models import POResult, POTask
@@ -29,10 +30,6 @@ from coupadl.settings import Settings
 log = logging.getLogger(__name__)
 
 Cookies = list[dict[str, Any]]
-
-
-def _no_progress(stage: str) -> None:
-    """Default progress callback: nobody is listening."""
 
 
 class BrowserHandler:
@@ -63,7 +60,7 @@ class BrowserHandler:
         if self._cookies:
             self.import_session(self._cookies)
 
-    def process(self, task: POTask, progress: ProgressFn = _no_progress) -> POResult:
+    def process(self, task: POTask, progress: ProgressFn = no_progress) -> POResult:
         result = process_po(self.session, task, self.settings, progress)
         result.worker = self.worker_id
         # A crashed tab leaves a live browser that fails every PO: replace it too.

@@ -23,6 +23,7 @@ from coupadl.coupa.urls import is_sign_in_url
 from coupadl.engine import po
 from coupadl.engine.browser.downloads import wait_for_complete, wait_for_start
 from coupadl.engine.browser.session import BrowserSession
+from coupadl.engine.flow import no_progress
 from coupadl.errors import AuthRequiredError, DownloadError, RateLimitedError
 from coupadl.execution.ratelimit import pause_seconds
 from coupadl.models import Attachment, POResult, POTask, Status
@@ -34,12 +35,8 @@ Progress = Callable[[str], None]
 _BROWSER_LOST = (WebDriverException, urllib3.exceptions.HTTPError, ConnectionError)
 
 
-def _no_progress(stage: str) -> None:
-    """Default progress callback: nobody is listening."""
-
-
 def process_po(
-    session: BrowserSession, task: POTask, settings: Settings, progress: Progress = _no_progress
+    session: BrowserSession, task: POTask, settings: Settings, progress: Progress = no_progress
 ) -> POResult:
     """Download every attachment of one PO into its folder and say how it went."""
     base = settings.require_base_url()
