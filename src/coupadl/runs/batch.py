@@ -20,6 +20,7 @@ from typing import Any
 
 import filelock
 
+from coupadl.coupa.po_numbers import dedupe
 from coupadl.coupa.status import error_for
 from coupadl.coupa.urls import po_id_for_number, po_url
 from coupadl.engine.browser.login import reauthenticator, require_base_profile
@@ -190,7 +191,7 @@ def _run_pooled(
         return _run_sequential(left, settings, recorder, reauth)
     if run.auth_stopped:
         # As in the sequential path: the PO that met the sign-in page says so.
-        for po in dict.fromkeys(run.auth_pos):
+        for po in dedupe(run.auth_pos):
             recorder.record(_auth_required(po, settings))
     return _Progress(run.pending, run.auth_stopped, run.startup_seconds)
 

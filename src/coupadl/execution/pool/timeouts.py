@@ -46,7 +46,8 @@ class Watchdog:
                 state in (WorkerState.STARTING, WorkerState.EXPORTING_SESSION)
                 and now - slot.state_since > self.start_timeout
             ):
-                restart(slot, f"took more than {self.start_timeout:.0f} s to {state}", True)
+                doing = "start" if state is WorkerState.STARTING else "export its session"
+                restart(slot, f"took more than {self.start_timeout:.0f} s to {doing}", True)
             elif state is WorkerState.STOPPING and now - slot.state_since > STOP_GRACE:
                 self.workers.on_exit(slot)
             elif check_processes and state in _PROCESS_WATCHED and slot.lost_process():
