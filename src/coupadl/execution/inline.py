@@ -106,17 +106,13 @@ class _InlineWorker:
     def __init__(
         self, settings: Settings, factory: HandlerFactory, workdir: Path | None, session: Any
     ) -> None:
-        self.settings, self.factory, self.workdir, self.session = (
-            settings,
-            factory,
-            workdir,
-            session,
-        )
+        self.settings, self.factory = settings, factory
+        self.workdir, self.session = workdir, session
         self.restarts = 0
         self.handler: Handler = factory(WORKER_ID, settings, workdir, session)
 
     def replace(self, why: str) -> None:
-        """A new handler for a broken one; re-raise-worthy once restarts run out."""
+        """A new handler for a broken one (the caller has checked ``max_restarts``)."""
         self.restarts += 1
         log.warning("%s; starting a new one", why)
         self.close()
