@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from coupadl.simulator.data.model import FILE_TYPES, SimFile
+from coupadl.simulator.data.saved_names import plain_saved_name
 from coupadl.simulator.data.words import TEMPLATES
 
 FIRST_FILE_ID = 27350000
@@ -50,7 +51,11 @@ class Builder:
             if ftype not in exclude:
                 return ftype
 
-    def new_file(self, rng: random.Random, name: str, ftype: str | None = None) -> SimFile:
+    def new_file(
+        self, rng: random.Random, name: str, ftype: str | None = None, saved_name: str = ""
+    ) -> SimFile:
+        """A new file named ``name`` on the page, saved as ``saved_name`` (by default
+        the plain rule's name, which refuses hostile names)."""
         file_id = self.next_file_id
         self.next_file_id += 1
         if self.large_pending:
@@ -66,6 +71,7 @@ class Builder:
             ftype=ftype or _ext(name),
             size_hint=size,
             content_seed=int.from_bytes(digest[:8], "big"),
+            saved_name=saved_name or plain_saved_name(name),
         )
         self.files[file_id] = sim
         return sim

@@ -24,6 +24,7 @@ from coupadl.simulator.data.model import (
     SimFile,
 )
 from coupadl.simulator.data.plans import plan
+from coupadl.simulator.data.saved_names import supplier_folder
 from coupadl.simulator.data.words import (
     CITIES,
     FILE_TEXTS,
@@ -72,8 +73,8 @@ def _comments(
 # --- suppliers ----------------------------------------------------------------------------
 
 
-def _suppliers(b: Builder) -> list[tuple[str, str]]:
-    """(span text without the leading space, title) pairs.
+def _suppliers(b: Builder) -> list[tuple[str, str, str]]:
+    """(span text without the leading space, title, expected folder) triples.
 
     The ten named suppliers come first (so any 20 POs show the special ones), then
     made-up names; the list does not depend on the number of POs, so a small data set
@@ -90,7 +91,8 @@ def _suppliers(b: Builder) -> list[tuple[str, str]]:
     for name in names:
         vendor = f"{rng.randrange(10**8):010d}"  # 10 digits, leading zeros as in Coupa
         code = f"S-{rng.randint(10000, 99999)}"
-        result.append((f"{name}-{vendor}", f"{code} {rng.choice(CITIES)}"))
+        supplier = f"{name}-{vendor}"
+        result.append((supplier, f"{code} {rng.choice(CITIES)}", supplier_folder(supplier)))
     return result
 
 
@@ -129,7 +131,7 @@ def build_dataset(n_pos: int = 20, seed: int = 0) -> Dataset:
                 requester=rng.choice(PEOPLE),
                 attachments=Attachments(tuple(req_header), _comments(rng, req_groups, None)),
             )
-        supplier, title = suppliers[visible_count % len(suppliers)]
+        supplier, title, folder = suppliers[visible_count % len(suppliers)]
         visible_count += 1
         pos[number] = PurchaseOrder(
             number=number,
@@ -137,6 +139,7 @@ def build_dataset(n_pos: int = 20, seed: int = 0) -> Dataset:
             kind=kind,
             supplier=supplier,
             supplier_title=title,
+            supplier_folder=folder,
             requisition_id=req_id,
             attachments=Attachments(tuple(header), _comments(rng, groups, req_id)),
             lines=_lines(rng),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from coupadl.files.names import sanitize_name, unique_name
 from coupadl.simulator.data.model import Dataset, Kind, PurchaseOrder, SimFile
+from coupadl.simulator.data.saved_names import name_key
 
 FALLBACKS = ("never", "no_attachments", "no_pdf")
 DEFAULT_FALLBACK = "no_pdf"
@@ -60,6 +60,15 @@ def expected_status(po: PurchaseOrder, n_files: int) -> str:
     return "COMPLETED" if n_files else "NO_ATTACHMENTS"
 
 
+def _check_saved_names(po: str, files: list[dict[str, Any]]) -> None:
+    """The data set's saved names are the truth only if no two of a PO are one name:
+    a collision the generator did not plan (and state in a table) is its bug."""
+    keys = [name_key(f["name"]) for f in files]
+    if "" in keys or len(set(keys)) != len(keys):
+        names = [f["name"] for f in files]
+        raise ValueError(f"PO{po}: saved names missing or not unique: {names}")
+
+
 def build_manifest(
     dataset: Dataset,
     *,
@@ -74,23 +83,26 @@ def build_manifest(
         raise ValueError(f"unknown requisition fallback {fallback!r}; use one of {FALLBACKS}")
     pos: dict[str, Any] = {}
     for number, po in dataset.pos.items():
-        taken: set[str] = set()
         files = []
         for source, sim in expected_attachments(dataset, po, fallback):
             size, sha256 = digest(sim)
             files.append(
                 {
-                    "name": unique_name(sanitize_name(sim.name), taken),
+                    "name": sim.saved_name,
                     "original_name": sim.name,
                     "size": size,
                     "sha256": sha256,
                     "source": source,
                 }
             )
+        _check_saved_names(number, files)
+        status = expected_status(po, len(files))
         pos[number] = {
             "kind": po.kind.value,
-            "status": expected_status(po, len(files)),
+            "status": status,
             "supplier": po.supplier,
+            "supplier_folder": po.supplier_folder,
+            "folder": f"{po.supplier_folder}/PO{number}_{status}" if files else None,
             "requisition": po.requisition_id,
             "files": files,
         }

@@ -33,13 +33,15 @@ ERROR_KINDS = frozenset({Kind.NOT_FOUND, Kind.DENIED})
 
 @dataclass(frozen=True)
 class SimFile:
-    """One attachment file: its id (in URLs), page name, type and generation inputs."""
+    """One attachment file: its id (in URLs), page name, type and generation inputs, and
+    the name a run must save it under (:mod:`~coupadl.simulator.data.saved_names`)."""
 
     file_id: int
     name: str
     ftype: str
     size_hint: int
     content_seed: int
+    saved_name: str = ""  # set by the generator; "" only for files made by hand
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class PurchaseOrder:
     kind: Kind
     supplier: str = ""  # "" for POs the user cannot see
     supplier_title: str = ""
+    supplier_folder: str = ""  # the folder a run must put the PO's folder in
     requisition_id: str | None = None
     attachments: Attachments = field(default_factory=Attachments)
     lines: tuple[OrderLine, ...] = ()

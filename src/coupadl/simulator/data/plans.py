@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from coupadl.simulator.data.builder import Builder, fill
 from coupadl.simulator.data.model import Kind, SimFile
+from coupadl.simulator.data.saved_names import DUPLICATE_SAVED, HOSTILE_SAVED
 from coupadl.simulator.data.words import (
     HOSTILE_COMMENTS,
     HOSTILE_HEADER,
@@ -72,10 +73,15 @@ def _plan_no_pdf(b: Builder, rng: random.Random, po: str) -> Plan:
 
 def _plan_duplicates(b: Builder, rng: random.Random, po: str) -> Plan:
     stem = f"Quote_{rng.randint(1000, 99999)}"
-    first = b.new_file(rng, f"{stem}.pdf")
-    other = b.new_file(rng, f"{stem}.pdf")  # a different file with the same name
-    upper = b.new_file(rng, f"{stem}.PDF")  # same name but for case
-    looks_numbered = b.new_file(rng, f"{stem} (1).pdf")  # collides with a generated name
+    # Saved names from the reviewed table, in listing order: upper, first, other, ...
+    (_, saved_upper), (_, saved_first), (_, saved_other), (_, saved_numbered) = (
+        (page.format(stem=stem), saved.format(stem=stem)) for page, saved in DUPLICATE_SAVED
+    )
+    first = b.new_file(rng, f"{stem}.pdf", saved_name=saved_first)
+    other = b.new_file(rng, f"{stem}.pdf", saved_name=saved_other)  # another file, same name
+    upper = b.new_file(rng, f"{stem}.PDF", saved_name=saved_upper)  # same name but for case
+    # Collides with a generated name.
+    looks_numbered = b.new_file(rng, f"{stem} (1).pdf", saved_name=saved_numbered)
     groups = [[first], [first, other], [looks_numbered, *b.regulars(rng, po, rng.randint(0, 1))]]
     req: RequisitionPlan | None = ([], []) if rng.random() < 0.5 else None
     return [upper], groups, req
@@ -94,8 +100,8 @@ def _plan_unicode(b: Builder, rng: random.Random, po: str) -> Plan:
 
 
 def _plan_hostile(b: Builder, rng: random.Random, po: str) -> Plan:
-    header = [b.new_file(rng, name) for name in HOSTILE_HEADER]
-    comments = [b.new_file(rng, name) for name in HOSTILE_COMMENTS]
+    header = [b.new_file(rng, name, saved_name=HOSTILE_SAVED[name]) for name in HOSTILE_HEADER]
+    comments = [b.new_file(rng, n, saved_name=HOSTILE_SAVED[n]) for n in HOSTILE_COMMENTS]
     return header, _groups(rng, comments), None
 
 
