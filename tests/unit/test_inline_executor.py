@@ -10,12 +10,13 @@ import pytest
 
 import inline_fakes
 from coupadl.errors import AuthRequiredError
-from coupadl.execution.inline import EngineParts, run_inline
+from coupadl.execution.handler import EngineSpec
+from coupadl.execution.inline import run_inline
 from coupadl.models import POResult, POTask, Status
 from coupadl.settings import Settings
 from inline_fakes import FACTORY, LOG, PREPARE
 
-ENGINE = EngineParts(FACTORY, PREPARE)
+ENGINE = EngineSpec("scripted", FACTORY, PREPARE, failure_code="E_SCRIPTED")
 
 
 class State:

@@ -7,7 +7,7 @@ verification, ``.msg`` to PDF, the :class:`~coupadl.models.POResult`) is the per
 (:mod:`coupadl.engine.flow`, :mod:`coupadl.engine.po`), written once. What an executor
 needs of a worker's engine (start, process, the session in and out, its OS processes,
 close) is the handler protocol, :class:`coupadl.execution.handler.Handler`; the parts
-an executor loads by path are named by :class:`coupadl.engine.spec.EngineSpec`.
+an executor loads by path are named by :class:`coupadl.execution.handler.EngineSpec`.
 """
 
 from __future__ import annotations

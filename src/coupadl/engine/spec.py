@@ -1,26 +1,14 @@
-"""An engine as the executors see it: its parts by ``"module:callable"`` path.
+"""The engines, named to the executors by their parts' ``"module:callable"`` paths
+(:class:`coupadl.execution.handler.EngineSpec`).
 
 The executors (``coupadl.execution``) import no engine. The run (``coupadl.runs``) picks
-an :class:`EngineSpec` and hands its paths over; each worker imports its handler itself
-(in its own process for the pool), so nothing unpicklable crosses a process boundary.
+one of these and hands it over; each worker imports its handler itself (in its own
+process for the pool), so nothing unpicklable crosses a process boundary.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    name: str
-    # (worker_id, settings, workdir, session) -> Handler (coupadl.execution.handler)
-    handler_factory: str
-    # Once per run, in the main process: a work folder per worker and maybe a shared
-    # session (the browser engine: profile clones, or empty profiles plus cookies).
-    prepare_factory: str
-    # The error code of a PO whose worker died before it returned a result.
-    failure_code: str
-
+from coupadl.execution.handler import EngineSpec
 
 BROWSER = EngineSpec(
     name="browser",

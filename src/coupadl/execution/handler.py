@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -52,6 +53,21 @@ class Handler(Protocol):
 
     def session_ok(self) -> bool:
         """True when its session is signed in (POs will not ask for a new sign-in)."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """An engine as the executors see it: its parts by ``"module:callable"`` path, so an
+    executor imports no engine (the engines are listed in ``coupadl.engine.spec``)."""
+
+    name: str
+    # (worker_id, settings, workdir, session) -> Handler: a HandlerFactory
+    handler_factory: str
+    # Once per run, in the main process: a work folder per worker and maybe a shared
+    # session (the browser engine: profile clones, or empty profiles plus cookies).
+    prepare_factory: str
+    # The error code of a PO whose worker died before it returned a result.
+    failure_code: str
 
 
 def failed_attempt(task: POTask, exc: BaseException, started: float) -> POResult:

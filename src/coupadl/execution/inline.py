@@ -5,7 +5,7 @@ It follows the pool's rules, decided in the same places: after every attempt
 429 pause) or pause for sign-in; a handler that raises is replaced (up to
 ``max_restarts``) and its attempt counts as a transient failure, as a pool worker's
 does. Like the pool it knows no engine: the handler and the engine's prepare step come
-in by their ``"module:callable"`` paths (:class:`coupadl.engine.spec.EngineSpec`).
+in by their ``"module:callable"`` paths (:class:`coupadl.execution.handler.EngineSpec`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from coupadl.errors import AuthRequiredError, CoupadlError
 from coupadl.execution.handler import (
+    EngineSpec,
     Handler,
     HandlerFactory,
     failed_attempt,
@@ -48,14 +49,6 @@ class InlineState(Protocol):
     def record_event(self, po: str, kind: str, detail: str = "") -> None: ...
 
 
-@dataclass(frozen=True)
-class EngineParts:
-    """An engine's parts by path, as :class:`coupadl.engine.spec.EngineSpec` names them."""
-
-    handler_factory: str
-    prepare_factory: str
-
-
 @dataclass
 class InlineRun:
     pending: list[str] = field(default_factory=list)  # POs not finished: left pending
@@ -68,7 +61,7 @@ def run_inline(
     record: Callable[[POResult], None],
     state: InlineState,
     base: Path | None,
-    engine: EngineParts,
+    engine: EngineSpec,
     *,
     reauth: Reauth,
     progress: RunProgress | None = None,

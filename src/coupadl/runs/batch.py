@@ -31,7 +31,7 @@ from coupadl.errors import (
     OutputError,
     OutputUnavailableError,
 )
-from coupadl.execution.inline import EngineParts, run_inline
+from coupadl.execution.inline import run_inline
 from coupadl.execution.pool.reaper import kill_leftovers, tagged_run
 from coupadl.execution.progress import RunProgress
 from coupadl.files.space import DISK_FULL, STOP_CODES, output_error
@@ -148,7 +148,7 @@ def _run_sequential(
         recorder.record,
         recorder.state,
         require_base_profile(settings),
-        EngineParts(BROWSER.handler_factory, BROWSER.prepare_factory),
+        BROWSER,
         reauth=reauth,
         progress=recorder.monitor,
     )
@@ -174,9 +174,7 @@ def _run_pooled(
             recorder.record,
             recorder.state,
             require_base_profile(settings),
-            handler_factory=BROWSER.handler_factory,
-            prepare_factory=BROWSER.prepare_factory,
-            failure_code=BROWSER.failure_code,
+            engine=BROWSER,
             reauth=reauth,
             interactive=interactive,
             progress=recorder.monitor,

@@ -11,7 +11,6 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from selenium.common.exceptions import WebDriverException
 
@@ -20,7 +19,7 @@ from coupadl.coupa.signin import session_poll_answer
 from coupadl.coupa.urls import is_sign_in_url, session_check_url
 from coupadl.engine.browser.processor import process_po
 from coupadl.engine.browser.profile import clear_stale_locks
-from coupadl.engine.browser.session import BrowserSession
+from coupadl.engine.browser.session import BrowserSession, Cookies
 from coupadl.engine.flow import no_progress
 from coupadl.errors import BrowserError, PageTimeout
 from coupadl.execution.handler import ProgressFn
@@ -28,8 +27,6 @@ from coupadl.models import POResult, POTask
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
-
-Cookies = list[dict[str, Any]]
 
 
 class BrowserHandler:

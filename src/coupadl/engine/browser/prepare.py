@@ -14,7 +14,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from coupadl.engine.browser.profile import (
     clone_profile,
@@ -23,12 +22,11 @@ from coupadl.engine.browser.profile import (
     remove_clone,
     sweep_stale_clones,
 )
+from coupadl.engine.browser.session import Cookies
 from coupadl.errors import BrowserError
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
-
-Cookies = list[dict[str, Any]]
 
 
 @dataclass

@@ -56,6 +56,10 @@ return [document.contentType || '', text || ''];
 _HEADER_SOURCES = {AttachmentSource.HEADER, AttachmentSource.REQUISITION_HEADER}
 
 
+# The browser engine's session: every cookie of the browser, as CDP gives them.
+Cookies = list[dict[str, Any]]
+
+
 class BrowserSession:
     """A browser on one profile, kept open across many POs."""
 
@@ -264,12 +268,12 @@ class BrowserSession:
         return self._guard.problem(folder) if self._guard is not None else None
 
     # --- cookies --------------------------------------------------------------------
-    def export_cookies(self) -> list[dict[str, Any]]:
+    def export_cookies(self) -> Cookies:
         """Every cookie of the browser (CDP), e.g. to sign in another session."""
         result = self.driver.execute_cdp_cmd("Network.getAllCookies", {})
         return list(result.get("cookies", []))
 
-    def import_cookies(self, cookies: list[dict[str, Any]]) -> None:
+    def import_cookies(self, cookies: Cookies) -> None:
         """Set cookies exported from another session (CDP ``Network.setCookies``)."""
         allowed = {"name", "value", "domain", "path", "secure", "httpOnly", "sameSite", "expires"}
         clean = [{k: v for k, v in c.items() if k in allowed} for c in cookies]

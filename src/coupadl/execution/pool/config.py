@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class PoolConfig:
     settings: Settings
-    # The engine's parts by "module:callable" path (coupadl.engine.spec.EngineSpec names
+    # The engine's parts by "module:callable" path (coupadl.execution.handler.EngineSpec names
     # them): the handler each worker runs (coupadl.execution.handler.HandlerFactory),
     # and the once-per-run step in the main process that makes a work folder per worker
     # and maybe a session every worker starts with.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from coupadl.errors import AuthRequiredError
-from coupadl.execution.handler import SessionData
+from coupadl.execution.handler import EngineSpec, SessionData
 from coupadl.execution.interrupts import install_signal_handlers
 from coupadl.execution.pool.config import PoolConfig
 from coupadl.execution.pool.events import EventCallback, EventKind, PoolEvent
@@ -67,16 +67,13 @@ def run_pooled(
     state: EventStore,
     base_profile: Path,
     *,
-    handler_factory: str,
-    prepare_factory: str,
-    failure_code: str,
+    engine: EngineSpec,
     reauth: Callable[[], SessionData] | None = None,
     interactive: bool = False,
     progress: RunProgress | None = None,
 ) -> PooledRun:
-    """Process ``tasks`` with ``workers`` handlers of the engine whose parts are given
-    (:class:`coupadl.engine.spec.EngineSpec`'s fields), each in a work folder the engine's
-    prepare step makes from ``base_profile``.
+    """Process ``tasks`` with ``workers`` handlers of ``engine``, each in a work folder
+    the engine's prepare step makes from ``base_profile``.
 
     When the engine reports that the session needs a new sign-in, the pool pauses;
     ``reauth`` (the browser engine's is :func:`coupadl.engine.browser.login.reauthenticator`)
@@ -89,9 +86,9 @@ def run_pooled(
     auth_pos: list[str] = []
     config = PoolConfig(
         settings=settings,
-        handler_factory=handler_factory,
-        prepare_factory=prepare_factory,
-        failure_code=failure_code,
+        handler_factory=engine.handler_factory,
+        prepare_factory=engine.prepare_factory,
+        failure_code=engine.failure_code,
         workers=workers,
         base_profile=base_profile,
         on_event=_event_recorder(state, progress, auth_pos),
