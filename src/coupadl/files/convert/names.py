@@ -1,5 +1,5 @@
-"""Names of the files made from an Outlook ``.msg``: the one rule that the converter
-writes by and the simulator check reads by.
+"""Names of the files made from an Outlook ``.msg``: the rule the converter writes by
+(the simulator states it again on its own, in ``coupadl.simulator.derived_names``).
 
 For a message ``<stem>.msg`` in a PO folder:
 
@@ -11,13 +11,10 @@ For a message ``<stem>.msg`` in a PO folder:
   files carry the same prefix.
 
 A file matching the rule for a ``.msg`` downloaded from Coupa is *derived*: it is not
-an attachment of the PO, is not counted in the results, and the simulator check does
-not call it stray. This module imports nothing heavy, so the checker can use it.
+an attachment of the PO and is not counted in the results.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from coupadl.files.names import name_key, sanitize_name
 
@@ -61,8 +58,3 @@ def is_derived_name(name: str, msg_name: str) -> bool:
     return key == name_key(pdf_name_for(msg_name)) or key.startswith(
         name_key(embedded_prefix(msg_name))
     )
-
-
-def is_derived_from_any(name: str, names: Iterable[str]) -> bool:
-    """True when ``name`` derives from one of the ``.msg`` files among ``names``."""
-    return any(is_derived_name(name, other) for other in names if is_msg_name(other))
