@@ -89,9 +89,9 @@ def _ole_stream(msg: Path, stream: str) -> bytes:
         return ole.openstream(stream).read()
 
 
-def _sim_msg_bytes(seed: int = 42) -> bytes:
-    """What the simulator serves as a .msg: an OLE2 header and noise."""
-    return file_bytes(SimFile(1, "RE_ Quote 1.msg", "msg", 20_000, seed))
+def _ole2_noise(seed: int = 42) -> bytes:
+    """An OLE2 compound file that is no message: the simulator's ``.xls`` bytes."""
+    return file_bytes(SimFile(1, "RE_ Quote 1.msg", "xls", 20_000, seed))
 
 
 # Same number of UTF-16 units as the text they replace, so the patched file stays valid.
@@ -194,7 +194,7 @@ def test_strange_date_msg_without_sender_or_sent_date(msg_dir: Path, tmp_path: P
 
 
 @pytest.mark.parametrize(
-    "data", [_sim_msg_bytes(), b"not an OLE2 file at all", b""], ids=["sim-ole2", "text", "empty"]
+    "data", [_ole2_noise(), b"not an OLE2 file at all", b""], ids=["ole2-noise", "text", "empty"]
 )
 def test_invalid_msg_is_logged_once_and_recorded(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, data: bytes
@@ -557,7 +557,7 @@ def test_hook_converts_in_the_work_folder_and_the_check_accepts_derived_files(
     work = prepare_work_dir(out / "Acme AB", "123")
     _copy(msg_dir, "unicode.msg", work, "RE_ Quote.msg")
     (work / "RE_ Quote.pdf").write_bytes(b"%PDF-1.4 downloaded from Coupa\n")
-    (work / "FW_ Delivery.msg").write_bytes(_sim_msg_bytes())
+    (work / "FW_ Delivery.msg").write_bytes(_ole2_noise())
     downloaded = ["RE_ Quote.msg", "RE_ Quote.pdf", "FW_ Delivery.msg"]
 
     _copy(msg_dir, "unicode.msg", work, "Confirmation.msg")

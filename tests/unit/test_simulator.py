@@ -8,6 +8,8 @@ import time
 import warnings
 import zipfile
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -17,7 +19,7 @@ from bs4 import BeautifulSoup, Tag
 from coupadl.files.names import name_key, sanitize_name
 from coupadl.simulator import KNOB_NAMES, Kind, build_dataset, create_app
 from coupadl.simulator.data import FILE_TYPES, Dataset, PurchaseOrder, SimFile
-from coupadl.simulator.files import OLE2_MAGIC, file_bytes
+from coupadl.simulator.files import OLE2_MAGIC, FileStore, file_bytes
 
 with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what is installed
     warnings.simplefilter("ignore")
@@ -137,13 +139,40 @@ def test_file_bytes_have_magic_and_are_deterministic(dataset: Dataset, ftype: st
     data = file_bytes(sim)
     assert data == file_bytes(sim)
     assert data.startswith(MAGIC.get(ftype, b""))
-    assert 0.5 * sim.size_hint <= len(data) <= 1.5 * sim.size_hint + 1024
+    floor = 16 * 1024 if ftype == "msg" else 1024  # a message's fixed part is some 13 KB
+    assert 0.5 * sim.size_hint <= len(data) <= 1.5 * sim.size_hint + floor
     if ftype in ("docx", "xlsx", "zip"):
         assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
     if ftype == "pdf":
         assert data.rstrip().endswith(b"%%EOF")
     other = SimFile(sim.file_id, sim.name, ftype, sim.size_hint, sim.content_seed + 1)
     assert file_bytes(other) != data
+
+
+def test_msg_files_are_real_outlook_messages(dataset: Dataset, tmp_path: Path) -> None:
+    """Read back by extract-msg (not by the writer), every part agrees with what the
+    manifest says is in the message: the check of a run's PDFs trusts that."""
+    extract_msg = pytest.importorskip("extract_msg")
+    store = FileStore()
+    messages = [f for f in dataset.files.values() if f.ftype == "msg"]
+    assert len(messages) >= 2
+    for sim in messages:
+        said = store.message(sim)
+        assert said is not None
+        path = tmp_path / f"{sim.file_id}.msg"
+        path.write_bytes(file_bytes(sim))
+        with extract_msg.openMsg(str(path)) as msg:
+            assert msg.subject == said["subject"]
+            assert msg.body.replace("\r\n", "\n") == said["body"]
+            assert "sales@supplier.example" in said["sender"]
+            assert msg.to == f"{said['to']} <{said['to']}>"
+            assert msg.date == parsedate_to_datetime(said["date"])
+            assert any(ord(ch) > 255 for ch in msg.body)  # beyond Latin-1
+            (attached,) = msg.attachments
+            assert attached.longFilename == said["attachment_name"]
+            assert len(attached.data) == said["attachment_size"]
+            assert hashlib.sha256(attached.data).hexdigest() == said["attachment_sha256"]
+    assert store.message(next(f for f in dataset.files.values() if f.ftype == "pdf")) is None
 
 
 def test_xlsx_opens_in_openpyxl(dataset: Dataset) -> None:

@@ -324,7 +324,10 @@ def demo(
         for problem in problems:
             console.print(f"[red]mismatch:[/] {problem}")
         raise typer.Exit(int(ExitCode.INCOMPLETE))
-    console.print("[green]Every file matches the simulator's manifest (name, size, sha256).[/]")
+    console.print(
+        "[green]Every file matches the simulator's manifest (name, size, sha256), "
+        "and every .msg has its PDF and attachment.[/]"
+    )
     raise typer.Exit(int(outcome.exit_code))
 
 

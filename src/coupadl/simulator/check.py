@@ -4,10 +4,12 @@ Used by ``coupadl demo`` to prove its result and by the tests as their oracle. I
 trusts nothing of the client: the expected names and folders are the manifest's own
 (:mod:`coupadl.simulator.data.saved_names`), the status of a PO is read from its
 folder's name and from the results file's STATUS column (not from the tool's report),
-and files made from an expected ``.msg`` are recognised by the simulator's own rule
-(:mod:`coupadl.simulator.derived_names`). Checked: every expected file present once
-with the right size and sha256, exactly one folder per PO that has files and none for
-the others, the right status per PO, and no stray file anywhere in the output.
+and the files made from an expected ``.msg`` are named by the simulator's own rule
+(:mod:`coupadl.simulator.derived_names`) and checked by content
+(:mod:`coupadl.simulator.check_msg`). Checked: every expected file present once with
+the right size and sha256, exactly one folder per PO that has files and none for the
+others, the right status per PO, each ``.msg``'s PDF holding its subject and body and
+its attached file saved, and no stray file anywhere in the output.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from coupadl.simulator.data.saved_names import supplier_folder
+from coupadl.simulator.check_msg import check_made, made_from
+from coupadl.simulator.data.saved_names import name_key, supplier_folder
 from coupadl.simulator.derived_names import is_derived
 
 # What a run writes besides the PO folders.
@@ -35,20 +38,37 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _check_files(folder: Path, expected: list[Mapping[str, Any]], po: str) -> list[str]:
+def _undescribed(expected: list[Mapping[str, Any]]) -> list[str]:
+    """Expected names whose derived files are known by the naming rule only (a
+    ``.msg`` without a ``message`` in the manifest, as in hand-made manifests)."""
+    return [f["name"] for f in expected if not f.get("message")]
+
+
+def _made(expected: list[Mapping[str, Any]], convert: bool) -> list[str]:
+    """The names a run makes from the PO's described ``.msg`` files."""
+    downloads = {name_key(f["name"]) for f in expected}
+    return [name for f in expected for name in made_from(f, downloads)] if convert else []
+
+
+def _check_files(
+    folder: Path, expected: list[Mapping[str, Any]], po: str, convert: bool
+) -> list[str]:
     problems = []
     on_disk = {p.name for p in folder.iterdir()}
     wanted = {f["name"] for f in expected}
+    made = {name_key(name) for name in _made(expected, convert)}
     for name in sorted(on_disk - wanted):
-        if is_derived(name, wanted):
+        if name_key(name) in made or is_derived(name, _undescribed(expected)):
             continue
         problems.append(f"PO{po}: unexpected file {name!r}")
+    downloads = {name_key(name) for name in wanted}
     for entry in expected:
         path = folder / entry["name"]
         if not path.is_file():
             problems.append(f"PO{po}: missing file {entry['name']!r}")
         elif path.stat().st_size != entry["size"] or _sha256(path) != entry["sha256"]:
             problems.append(f"PO{po}: {entry['name']!r} differs from the server's file")
+        problems.extend(check_made(folder, entry, downloads, po, convert))
     return problems
 
 
@@ -154,12 +174,15 @@ def compare_with_manifest(
     manifest: Mapping[str, Any],
     pos: Iterable[str] | None = None,
     results: Path | None = None,
+    *,
+    convert: bool = True,
 ) -> list[str]:
     """Problems found (empty when the output matches).
 
     ``pos`` limits the POs checked; a file in ``out`` that is none of theirs is stray
     all the same. ``results`` is the results file to read statuses from (by default
-    ``<out>/results.csv`` or ``results.xlsx`` when there is one).
+    ``<out>/results.csv`` or ``results.xlsx`` when there is one). ``convert``: whether
+    the run made PDFs of ``.msg`` files (``msg_to_pdf``).
     """
     wanted_pos = list(pos) if pos is not None else list(manifest["pos"])
     results_path = _results_file(out, results)
@@ -175,9 +198,10 @@ def compare_with_manifest(
             continue
         folder = out / relative
         expected_paths.update(folder / f["name"] for f in truth["files"])
-        expected_names[folder] = [f["name"] for f in truth["files"]]
+        expected_paths.update(folder / name for name in _made(truth["files"], convert))
+        expected_names[folder] = _undescribed(truth["files"])
         if not folder.is_dir():
             problems.append(f"PO{po}: folder {relative} missing")
             continue
-        problems.extend(_check_files(folder, truth["files"], po))
+        problems.extend(_check_files(folder, truth["files"], po, convert))
     return problems + _stray_files(out, expected_paths, expected_names)

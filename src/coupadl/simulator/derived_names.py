@@ -30,6 +30,16 @@ def _prefix(stem: str) -> str:
     return (cut.rstrip(" .") or "_") + SEPARATOR
 
 
+def pdf_name(msg_name: str) -> str:
+    """The PDF a run makes from the saved ``msg_name``."""
+    return (_msg_stem(msg_name) or msg_name) + ".pdf"
+
+
+def embedded_name(msg_name: str, attachment_name: str) -> str:
+    """Where a plain-named file attached to the saved ``msg_name`` is saved."""
+    return _prefix(_msg_stem(msg_name) or msg_name) + attachment_name
+
+
 def is_derived(name: str, saved_names: Iterable[str]) -> bool:
     """True when ``name`` was made from one of the ``.msg`` files among ``saved_names``."""
     key = name_key(name)

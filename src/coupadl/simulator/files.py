@@ -4,7 +4,8 @@ A file's bytes depend only on its :class:`SimFile` (type, size hint, content see
 name), so nothing is stored; :class:`FileStore` only caches each file's size and
 sha256 once computed, for the manifest. Containers are real where it is cheap
 (PDF with an xref table, PNG with CRCs, a decodable 1x1 JPEG, OOXML and ZIP via
-``zipfile``) and padded with random bytes in places readers ignore.
+``zipfile``, Outlook messages via ``simulator/outlook.py``) and padded with random bytes
+in places readers ignore (an ``.xls`` is an OLE2 header and noise).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
 from coupadl.simulator.data import SimFile
+from coupadl.simulator.outlook import MessageSpec, message_bytes, message_spec
 
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -202,11 +205,22 @@ def _jpg(rng: random.Random, size: int, label: str) -> bytes:
 
 
 def _ole2(rng: random.Random, size: int, label: str) -> bytes:
-    """An OLE2 compound file header (msg, xls) followed by sectors of noise."""
+    """An OLE2 compound file header (xls) followed by sectors of noise."""
     header = OLE2_MAGIC + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
     header += b"\x00" * (512 - len(header))
     sectors = max(1, -(-(size - 512) // 512))  # rounded up to whole sectors
     return header + _noise(rng, sectors * 512)
+
+
+def message_parts(sim: SimFile) -> tuple[MessageSpec, bytes]:
+    """What the ``.msg`` file ``sim`` says, and the price list attached to it (about
+    ``size_hint`` bytes in all: a message's fixed part is some 12 KB)."""
+    rng = random.Random(sim.content_seed)
+    return message_spec(sim), _csv(rng, max(256, sim.size_hint - 12_000), sim.name)
+
+
+def _msg(sim: SimFile) -> bytes:
+    return message_bytes(*message_parts(sim))
 
 
 def _zip(entries: list[tuple[str, bytes]]) -> bytes:
@@ -305,7 +319,6 @@ def _plain_zip(rng: random.Random, size: int, label: str) -> bytes:
 
 _GENERATORS: dict[str, Callable[[random.Random, int, str], bytes]] = {
     "pdf": _pdf,
-    "msg": _ole2,
     "xls": _ole2,
     "eml": _eml,
     "docx": _docx,
@@ -321,15 +334,19 @@ _GENERATORS: dict[str, Callable[[random.Random, int, str], bytes]] = {
 
 def file_bytes(sim: SimFile) -> bytes:
     """The file's content: the same bytes for the same :class:`SimFile`, every time."""
+    if sim.ftype == "msg":
+        return _msg(sim)
     generate = _GENERATORS.get(sim.ftype, _txt)
     return generate(random.Random(sim.content_seed), sim.size_hint, sim.name)
 
 
 class FileStore:
-    """Size and sha256 of files, computed once each (the bytes are never kept)."""
+    """Size and sha256 of files, and what is in a ``.msg``, computed once each (the
+    bytes are never kept)."""
 
     def __init__(self) -> None:
         self._digests: dict[int, tuple[int, str]] = {}
+        self._messages: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def digest(self, sim: SimFile) -> tuple[int, str]:
@@ -344,6 +361,23 @@ class FileStore:
 
     def content(self, sim: SimFile) -> bytes:
         return file_bytes(sim)
+
+    def message(self, sim: SimFile) -> dict[str, Any] | None:
+        """For a ``.msg`` file, what is in it (the manifest's ``message``); else None."""
+        if sim.ftype != "msg":
+            return None
+        with self._lock:
+            known = self._messages.get(sim.file_id)
+        if known is None:
+            spec, attachment = message_parts(sim)
+            known = {
+                **spec.as_manifest(),
+                "attachment_size": len(attachment),
+                "attachment_sha256": hashlib.sha256(attachment).hexdigest(),
+            }
+            with self._lock:
+                self._messages[sim.file_id] = known
+        return dict(known)
 
 
 def content_disposition(name: str) -> str:

@@ -39,6 +39,7 @@ class SimState:
             base_url=base_url,
             credentials=self.credentials.as_dict(),
             digest=self.store.digest,
+            message=self.store.message,
             fallback=fallback,
         )
 

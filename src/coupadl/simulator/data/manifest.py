@@ -75,9 +75,14 @@ def build_manifest(
     base_url: str,
     credentials: Mapping[str, str],
     digest: Callable[[SimFile], tuple[int, str]],
+    message: Callable[[SimFile], dict[str, Any] | None] = lambda sim: None,
     fallback: str | None = None,
 ) -> dict[str, Any]:
-    """The truth the tool's output is checked against (docs/architecture.md)."""
+    """The truth the tool's output is checked against (docs/architecture.md).
+
+    ``message`` tells what is in a ``.msg`` file (see ``FileStore.message``): its
+    entry then has a ``message``, which :mod:`coupadl.simulator.check` checks the
+    PDF made from it and the file saved out of it against."""
     fallback = fallback or DEFAULT_FALLBACK
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown requisition fallback {fallback!r}; use one of {FALLBACKS}")
@@ -86,15 +91,17 @@ def build_manifest(
         files = []
         for source, sim in expected_attachments(dataset, po, fallback):
             size, sha256 = digest(sim)
-            files.append(
-                {
-                    "name": sim.saved_name,
-                    "original_name": sim.name,
-                    "size": size,
-                    "sha256": sha256,
-                    "source": source,
-                }
-            )
+            entry = {
+                "name": sim.saved_name,
+                "original_name": sim.name,
+                "size": size,
+                "sha256": sha256,
+                "source": source,
+            }
+            content = message(sim)
+            if content is not None:
+                entry["message"] = content
+            files.append(entry)
         _check_saved_names(number, files)
         status = expected_status(po, len(files))
         pos[number] = {

@@ -6,7 +6,6 @@ analytics scripts use it to keep a page loading after ``DOMContentLoaded``.
 
 from __future__ import annotations
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,6 +17,7 @@ from coupadl.simulator.pages.assets import (
     APPLICATION_JS_PATH,
     STUB_JS,
 )
+from coupadl.simulator.routes.common import pause
 from coupadl.simulator.sim_state import state_of
 
 _MAX_SCRIPT_DELAY = 30.0
@@ -31,8 +31,8 @@ async def asset(request: Request) -> Response:
         delay = min(max(float(request.query_params.get("delay", "0")), 0.0), _MAX_SCRIPT_DELAY)
     except ValueError:
         delay = 0.0
-    if delay:
-        await anyio.sleep(delay)
+    if delay and not await pause(request, delay):
+        return Response(status_code=204)  # the client has gone: nobody reads this
     cache = {"Cache-Control": "public, max-age=31536000, immutable"}
     if path == APPLICATION_JS_PATH:
         return Response(APPLICATION_JS, media_type="text/javascript", headers=cache)

@@ -1,9 +1,11 @@
-"""What every handler needs from a request: the page context and Coupa's not-found page."""
+"""What every handler needs from a request: the page context, Coupa's not-found page,
+and a pause that ends when the client goes away."""
 
 from __future__ import annotations
 
 import hashlib
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -33,3 +35,14 @@ def not_found(request: Request, lang: str = "en") -> Response:
     if request.headers.get("accept-language", "").lower().startswith("pt"):
         lang = "pt"
     return HTMLResponse(render_not_found(page_context(request), lang), 404)
+
+
+async def pause(request: Request, seconds: float) -> bool:
+    """Wait ``seconds``; False at once when the client has gone (a browser that quit
+    while a slow script was on its way must not keep the server from stopping)."""
+    deadline = anyio.current_time() + seconds
+    while (left := deadline - anyio.current_time()) > 0:
+        if await request.is_disconnected():
+            return False
+        await anyio.sleep(min(0.1, left))
+    return True
