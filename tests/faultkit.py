@@ -30,7 +30,7 @@ from coupadl.runs.batch import RunOutcome, run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.faults import Knobs
 from coupadl.simulator.server import SimulatorServer
-from helpers import PROCESS_TAG_ENV, leftover_processes, write_input
+from helpers import PROCESS_TAG_ENV, leftover_processes, wait_for, write_input
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +79,29 @@ def tag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
 
 
 class Live(RunListener):
-    """What a watcher sees of a run while it goes: the results so far, and the pid of
-    each pool worker that is ready (from the pool's "worker_started" events)."""
+    """What a watcher sees of a run while it goes: the results so far, the kinds of the
+    run's events, and each pool worker that came up (from "worker_started" events)."""
 
     def __init__(self) -> None:
         self.results: list[POResult] = []
         self.worker_pids: dict[str, int] = {}
+        self.starts: list[tuple[str, int]] = []  # (worker id, pid), every (re)start
+        self.kinds: list[str] = []
 
     def event(self, event: RunEvent) -> None:
+        self.kinds.append(event.kind)
         if event.kind == "worker_started":
-            self.worker_pids[event.worker_id] = int(event.data["pid"])
+            pid = int(event.data["pid"])
+            self.worker_pids[event.worker_id] = pid
+            self.starts.append((event.worker_id, pid))
 
     def po_finished(self, result: POResult, snapshot: RunSnapshot) -> None:
         self.results.append(result)
 
     def when(self, count: int, timeout: float = 120.0) -> None:
-        """Wait (on a watcher thread) until ``count`` POs have finished."""
-        wait_until(lambda: len(self.results) >= count, timeout)
+        """Wait (on a watcher thread) until ``count`` POs have finished; AssertionError
+        when ``timeout`` passes first (``run`` raises it in the test)."""
+        wait_for(lambda: len(self.results) >= count, f"{count} POs finished", timeout)
 
     def working_worker(self) -> psutil.Process:
         """The process of the worker that finished the latest PO: ready, and sure to be
@@ -120,30 +126,33 @@ def run(
     watch: Callable[[Live], None] | None = None,
 ) -> FaultRun:
     """Every PO of ``sim`` through ``run_batch``; ``watch`` runs on a thread meanwhile and
-    sees the run as it goes (to cause trouble mid-run)."""
+    sees the run as it goes (to cause trouble mid-run). What ``watch`` raises (a wait
+    that timed out) is raised here, once the run has ended."""
     live = Live()
     monitor = RunProgress()
     monitor.add_listener(live)
+    failed: list[BaseException] = []
+
+    def guarded(live: Live) -> None:
+        assert watch is not None
+        try:
+            watch(live)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            failed.append(exc)
+
     thread = None
     if watch is not None:
-        thread = threading.Thread(target=watch, args=(live,), daemon=True)
+        thread = threading.Thread(target=guarded, args=(live,), daemon=True)
         thread.start()
     pos = list(sim.manifest()["pos"])
     outcome = run_batch(write_input(tmp_path / "in.csv", pos), settings, monitor=monitor)
     if thread is not None:
         # Wait it out (its waits are bounded), so no knob changes after the test's end.
         thread.join()
+    if failed:
+        raise failed[0]
     report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
     return FaultRun(outcome, report, live.results)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def assert_nothing_lost(sim: SimulatorServer, done: FaultRun, settings: Any, tag: str) -> None:

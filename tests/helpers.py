@@ -6,6 +6,7 @@ import re
 import signal
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -20,27 +21,16 @@ def write_input(path: Path, po_numbers: list[str], header: str = "PO_NUMBER") ->
     return path
 
 
-def browser_pids() -> set[int]:
-    """Every live chromium/chromedriver process on the machine."""
-    found = set()
-    for proc in psutil.process_iter(["name", "status"]):
-        name = (proc.info["name"] or "").lower()
-        if "chrom" in name and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            found.add(proc.pid)
-    return found
-
-
-def orphans(before: set[int], timeout: float = 10.0) -> set[int]:
-    """Browser processes started since ``before`` still alive after ``timeout``."""
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    """Poll ``condition`` until it holds; fail (AssertionError naming ``what``) when
+    ``timeout`` passes first. For waits on events, instead of sleeps."""
     deadline = time.monotonic() + timeout
-    while (left := browser_pids() - before) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not seen within {timeout:g} s: {what}")
+        time.sleep(0.02)
 
 
-# Set in the test process, so every process a run starts (workers, drivers, browsers)
-# inherits it: leftovers of THIS test are found even after they were re-parented, and
-# other people's browsers on a shared machine are never mistaken for ours.
 def default_sigint() -> None:
     """``preexec_fn`` for a child that must see Ctrl+C as in a person's terminal. A test
     run started in the background (``cmd &`` from a script, as CI may do) has SIGINT
@@ -48,6 +38,9 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+# Set in the test process, so every process a run starts (workers, drivers, browsers)
+# inherits it: leftovers of THIS test are found even after they were re-parented, and
+# other people's browsers on a shared machine are never mistaken for ours.
 PROCESS_TAG_ENV = "COUPADL_TEST_PROCESS_TAG"
 
 

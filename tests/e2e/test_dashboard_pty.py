@@ -48,7 +48,7 @@ def sim() -> Iterator[SimulatorServer]:
 
 @pytest.fixture
 def slow_knobs(sim: SimulatorServer) -> Iterator[Callable[..., None]]:
-    """Change knobs for one test; put them back afterwards."""
+    """Change knobs for one test (also through ``sim.control``); put them back afterwards."""
     before = dict(sim.control())
 
     def change(**knobs: Any) -> None:
@@ -78,12 +78,12 @@ def child_env() -> dict[str, str]:
 class Terminal:
     """A command in a pty of ROWS x COLS, its output fed to an emulated screen."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], cwd: Path, **env: str) -> None:
         self.screen = pyte.Screen(COLS, ROWS)
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(
-            argv[0], argv[1:], cwd=str(cwd), env=child_env(), dimensions=(ROWS, COLS),
-            preexec_fn=default_sigint,
+            argv[0], argv[1:], cwd=str(cwd), env={**child_env(), **env},
+            dimensions=(ROWS, COLS), preexec_fn=default_sigint,
         )  # fmt: skip
         self.screens: list[str] = []  # every screen seen, for the assertions' messages
         self.raw = b""
@@ -105,7 +105,11 @@ class Terminal:
         self.screens.append(self.text())
         return True
 
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 120) -> str:
+    def wait_for(
+        self, predicate: Callable[[str], bool], timeout: float = 120, what: str = ""
+    ) -> str:
+        """The screen once ``predicate`` holds (it may look at more than the screen:
+        the terminal is read meanwhile, so the command never blocks on its output)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             alive = self.pump()
@@ -113,7 +117,7 @@ class Terminal:
                 return self.text()
             if not alive:
                 break
-        raise AssertionError(f"screen never showed what was expected:\n{self.text()}")
+        raise AssertionError(f"never seen: {what or 'the expected screen'}:\n{self.text()}")
 
     def finish(self, timeout: float = 120) -> int:
         deadline = time.monotonic() + timeout
@@ -123,6 +127,22 @@ class Terminal:
         self.echo_after = self.child.getecho()
         self.child.close()
         return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
+
+
+def requested_since(sim: SimulatorServer, since: float) -> list[str]:
+    """POs whose page the simulator was asked for at ``since`` (time.time()) or later."""
+    requests = sim.timeline()["requests"]
+    return [r["id"] for r in requests if r["group"] == "pos" and r["t"] >= since]
+
+
+def hold_next_po(sim: SimulatorServer, term: Terminal, latency: float) -> str:
+    """Make every PO page from now on take ``latency`` s; the first PO asked for after
+    that. The server logs a request before it reads the knob, so that PO's page is
+    surely still loading ``latency`` s after its request, whatever the machine's speed."""
+    sim.control(page_latency=latency)
+    changed = time.time()
+    term.wait_for(lambda _: bool(requested_since(sim, changed)), what="a PO page asked for")
+    return requested_since(sim, changed)[0]
 
 
 def progress_count(text: str) -> int | None:
@@ -175,20 +195,21 @@ def test_ctrl_c_once_finishes_twice_aborts_then_a_rerun_loses_nothing(
     manifest = sim.manifest()
     settings = make_settings(workers=2)
     input_path = write_input(tmp_path / "in.csv", list(manifest["pos"]))
-    term = Terminal(command(sim, settings, input_path), tmp_path)
+    # Page and shutdown limits above the held page's time: only the second Ctrl+C ends it.
+    limits = {"COUPA_PAGE_TIMEOUT": "280", "COUPA_SHUTDOWN_TIMEOUT": "280"}
+    term = Terminal(command(sim, settings, input_path), tmp_path, **limits)
     term.wait_for(lambda t: (progress_count(t) or 0) >= 1 and bool(WORKER_ROW.search(t)))
-    # Slow Coupa down, then wait for a PO that has been loading its page for 2 s or more:
-    # it asked after the change, so it is still in flight for the second Ctrl+C.
-    slow_knobs(page_latency=8.0, file_bandwidth=2000)
-    term.wait_for(lambda t: bool(re.search(r"PO\d+\s+navigating\s+0:(0[2-5])", t)))
+    # A PO whose page the server holds for minutes: in flight for both Ctrl+C presses.
+    held = hold_next_po(sim, term, latency=150.0)
+    term.wait_for(lambda t: bool(re.search(rf"PO{held}\s+navigating", t)), what=f"PO{held}")
 
     term.child.sendintr()  # Ctrl+C, as typed: the whole foreground process group gets it
-    finishing = term.wait_for(lambda t: "finishing current POs" in t, timeout=30)
+    finishing = term.wait_for(lambda t: "finishing current POs" in t, timeout=120)
     assert term.child.isalive(), finishing
     family = [p.pid for p in psutil.Process(term.child.pid).children(recursive=True)]
     term.child.sendintr()
-    aborting = term.wait_for(lambda t: "aborting" in t, timeout=30)
-    code = term.finish(timeout=60)
+    aborting = term.wait_for(lambda t: "aborting" in t, timeout=120)
+    code = term.finish(timeout=120)
 
     assert code == ExitCode.INTERRUPTED, term.text()
     assert "finishing current POs" in finishing and "aborting" in aborting
@@ -196,7 +217,7 @@ def test_ctrl_c_once_finishes_twice_aborts_then_a_rerun_loses_nothing(
     # The typed ^C echoes did not push the redraws off by a line (no stale borders).
     assert term.text().count("coupadl run: pool") == 1, term.text()
     # Every worker, driver and browser of the run is gone with it.
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 120
     while (left := [pid for pid in family if psutil.pid_exists(pid) and not _zombie(pid)]) and (
         time.monotonic() < deadline
     ):
@@ -206,6 +227,7 @@ def test_ctrl_c_once_finishes_twice_aborts_then_a_rerun_loses_nothing(
     # Re-run with Coupa at its normal speed: everything ends up there, nothing twice.
     slow_knobs(page_latency=0.0, file_bandwidth=0)
     finished_before = _finished(settings.out)
+    assert held not in finished_before, "the second Ctrl+C did not cut the PO in flight"
     sim.reset_stats()
     outcome = run_batch(input_path, settings)
 
@@ -225,25 +247,25 @@ def test_sequential_ctrl_c_once_finishes_the_po_in_flight(
     settings = make_settings()
     input_path = write_input(tmp_path / "in.csv", list(manifest["pos"]))
     argv = [a for a in command(sim, settings, input_path) if a not in ("--workers", "2")]
+    started = time.time()
     term = Terminal([*argv, "--sequential"], tmp_path)
     term.wait_for(lambda t: (progress_count(t) or 0) >= 1 and "coupadl run: sequential" in t)
-    slow_knobs(page_latency=4.0)
-    # Any PO on its (now slow) page: if it moves on before the Ctrl+C lands, the next one
-    # is the one in flight, and the assertions below hold for both.
-    screen = term.wait_for(lambda t: bool(re.search(r"seq\s+PO\d+\s+navigating", t)))
-    in_flight = re.search(r"seq\s+PO(\d+)\s+navigating", screen)
-    assert in_flight is not None
+    # Every PO page from here on is slow, so a PO is on its page when the Ctrl+C lands:
+    # the held one, or (if that one finished first) the next, equally slow.
+    held = hold_next_po(sim, term, latency=5.0)
 
     term.child.sendintr()  # once only
-    term.wait_for(lambda t: "finishing current POs" in t, timeout=30)
-    code = term.finish(timeout=90)
+    term.wait_for(lambda t: "finishing current POs" in t, timeout=120)
+    code = term.finish(timeout=120)
 
     assert code == ExitCode.INTERRUPTED, term.text()
     # The PO in flight was finished (its browser did not die with the Ctrl+C), and
-    # nothing after it was started.
+    # nothing after it was started: every PO the server was asked for is finished.
     finished = _finished(settings.out)
-    assert in_flight.group(1) in finished, term.text()
+    assert held in finished, term.text()
+    assert set(requested_since(sim, started)) == finished, term.text()
     assert len(finished) == progress_count(term.text()), term.text()
+    assert len(finished) < len(manifest["pos"]), term.text()
 
 
 def _zombie(pid: int) -> bool:

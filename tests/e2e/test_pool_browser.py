@@ -1,56 +1,48 @@
 """End to end, pool path: two real headless Chromiums against the simulator.
 
-The oracle is the simulator's manifest; the orphan checks look for any chromium or
-chromedriver process left under this test process or among the pids the pool recorded.
+The oracle is the simulator's manifest and its request log; leftovers are found by the
+test's process tag (helpers.PROCESS_TAG_ENV), wherever they were re-parented to.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
+import faultkit
 from coupadl.engine.spec import BROWSER
 from coupadl.errors import ExitCode
 from coupadl.execution.pool import EventKind, PersistentWorkerPool, PoolConfig, PoolEvent
-from coupadl.models import POTask
+from coupadl.execution.status import WorkerStatus
+from coupadl.models import POResult, POTask
 from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
-from helpers import write_input
+from helpers import leftover_processes, wait_for, write_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
+tag = faultkit.tag  # every process a test's pool starts carries the test's tag
 
-def browser_processes() -> list[psutil.Process]:
-    """Chromium or chromedriver processes still running under this test process."""
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-            if "chrom" in proc.name().lower():
-                found.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return found
+# Seconds the server thinks on each PO page while a test holds a PO mid-work: a kill
+# made as soon as the page was asked for lands long before the page arrives.
+HOLD = 8.0
 
 
-def all_gone(pids: list[int], timeout: float = 10.0) -> bool:
-    def gone(pid: int) -> bool:
-        try:
-            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
+def browser_of(worker_pid: int) -> psutil.Process:
+    """The browser a worker's chromedriver started (the driver's "chrom" child)."""
+    worker = psutil.Process(worker_pid)
+    driver = next(p for p in worker.children() if p.name() == "chromedriver")
+    return next(p for p in driver.children() if "chrom" in p.name())
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(gone(pid) for pid in pids):
-            return True
-        time.sleep(0.1)
-    return False
+
+def matches_manifest(result: POResult, truth: dict[str, Any]) -> bool:
+    """The status and the files (name, content) the simulator says the PO has."""
+    got = sorted((f.name, f.sha256) for f in result.files)
+    wanted = sorted((f["name"], f["sha256"]) for f in truth["files"])
+    return result.status.value == truth["status"] and got == wanted
 
 
 def real_pool(
@@ -74,7 +66,9 @@ def real_pool(
     )
 
 
-def test_pooled_run_matches_the_manifest(sim: Any, make_settings: Any, tmp_path: Path) -> None:
+def test_pooled_run_matches_the_manifest(
+    sim: Any, make_settings: Any, tmp_path: Path, tag: str
+) -> None:
     manifest = sim.manifest()
     pos = list(manifest["pos"])
     settings = make_settings(workers=2)
@@ -86,41 +80,66 @@ def test_pooled_run_matches_the_manifest(sim: Any, make_settings: Any, tmp_path:
     assert compare_with_manifest(settings.out, manifest) == []
     assert outcome.exit_code is ExitCode.OK
     assert not list(settings.out.rglob("*__WORK"))
-    assert not browser_processes()
+    assert leftover_processes(tag) == [], "processes of the run left behind"
 
 
-def test_dead_browser_restarted_and_abort_leaves_no_browser(
-    sim: Any, make_settings: Any, base_profile: Path, tmp_path: Path
+def test_browser_killed_mid_po_is_restarted_and_abort_leaves_no_browser(
+    sim: Any, make_settings: Any, base_profile: Path, tmp_path: Path, tag: str
 ) -> None:
     events: list[PoolEvent] = []
     settings = make_settings(workers=2)
-    pos = list(sim.manifest()["pos"])[:8]
+    truth = sim.manifest()["pos"]
+    pos = list(truth)[:6]
     pool = real_pool(settings, base_profile, tmp_path, events)
-    recorded: list[int] = []
+    busy: list[WorkerStatus] = []
+
+    def po_in_progress() -> bool:
+        """A worker is on a PO whose page the server has been asked for (and holds)."""
+        asked = sim.stats()["pos"]
+        busy[:] = [w for w in pool.get_status().workers if w.current_po in asked]
+        return bool(busy)
+
+    def of_kind(kind: EventKind) -> list[PoolEvent]:
+        return [e for e in events if e.kind is kind]
+
     try:
         pool.start()
-        victim = next(w for w in pool.get_status().workers if w.child_pids)
-        recorded.extend(victim.child_pids)
-        # Kill the worker's chromedriver and browser: the supervisor must notice.
-        for pid in victim.child_pids[:2]:
-            psutil.Process(pid).kill()
+        sim.reset_stats()  # (the module's earlier tests asked for these POs too)
+        sim.control(page_latency=HOLD)
         handles = [pool.submit_task(POTask(po)) for po in pos]
-        results = [h.wait_for_completion(120) for h in handles]
-        assert sorted(r.po_number for r in results) == sorted(pos)
-        # Noticed by the supervisor, or by the handler failing on it: either way a restart.
-        time.sleep(0.5)  # events arrive on the pool's event thread
-        restarted = [e for e in events if e.kind is EventKind.WORKER_RESTARTED]
-        assert [e.worker_id for e in restarted] == [victim.worker_id]
-        for worker in pool.get_status().workers:
-            recorded.extend(worker.child_pids)
+        wait_for(po_in_progress, "a worker on a PO whose page the server holds", 60)
+        [victim, *_] = busy
+        assert victim.pid is not None and victim.current_po is not None
+        browser_of(victim.pid).kill()
+        sim.control(page_latency=0)
+        results = {h.po_number: h.wait_for_completion(120) for h in handles}
+        asked = dict(sim.stats()["pos"])  # (before the abort below asks for them again)
+        wait_for(lambda: of_kind(EventKind.WORKER_RESTARTED), "a worker_restarted event", 30)
+        # The worker came up again as a new process.
+        wait_for(
+            lambda: any(
+                e.worker_id == victim.worker_id and e.data["pid"] != victim.pid
+                for e in of_kind(EventKind.WORKER_STARTED)
+            ),
+            f"{victim.worker_id} started again as a new process",
+            60,
+        )
         # Abort while POs run: every browser must go with the pool.
         for po in pos:
             pool.submit_task(POTask(po))
-        time.sleep(1.0)
+        wait_for(lambda: any(w.current_po for w in pool.get_status().workers), "a PO running", 60)
     finally:
+        sim.control(page_latency=0)
         pool.shutdown(graceful=False)
-    assert all_gone(recorded)
-    assert not browser_processes()
+
+    assert [e.worker_id for e in of_kind(EventKind.WORKER_RESTARTED)] == [victim.worker_id]
+    # The PO in progress was asked for again (the server's count) and ended as it should.
+    killed_po = victim.current_po
+    assert asked[killed_po] >= 2, asked
+    assert matches_manifest(results[killed_po], truth[killed_po]), results[killed_po]
+    assert sorted(results) == sorted(pos)
+    assert all(matches_manifest(r, truth[po]) for po, r in results.items()), results
+    assert leftover_processes(tag) == [], "processes of the pool left behind"
     assert not list((tmp_path / "clones").iterdir())
 
 
@@ -136,28 +155,29 @@ def test_a_clone_that_comes_up_signed_out_gets_a_signed_in_workers_cookies(
     pool = real_pool(
         settings, base_profile, tmp_path, events, handler_factory="faultkit:SecondCloneSignedOut"
     )
+
+    def all_idle() -> bool:
+        states = [w.state.value for w in pool.get_status().workers]
+        return states == ["idle", "idle"]
+
     try:
         pool.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            states = {w.worker_id: w for w in pool.get_status().workers}
-            if len(states) == 2 and all(w.state.value == "idle" for w in states.values()):
-                break
-            time.sleep(0.2)
+        wait_for(all_idle, "both workers idle (worker-2 with worker-1's cookies)", 60)
         handles = [pool.submit_task(POTask(po)) for po in pos]
         results = [h.wait_for_completion(120) for h in handles]
     finally:
         pool.shutdown(graceful=True, timeout=30)
-    time.sleep(0.2)  # events arrive on the pool's event thread
-    started = [e for e in events if e.kind is EventKind.WORKER_STARTED]
-    signed_in = {(e.worker_id, e.data["signed_in"]) for e in started}
+
+    def kinds(kind: EventKind) -> list[PoolEvent]:
+        return [e for e in events if e.kind is kind]
+
+    wait_for(lambda: kinds(EventKind.SESSION_SHARED), "a session_shared event", 30)
+    signed_in = {(e.worker_id, e.data["signed_in"]) for e in kinds(EventKind.WORKER_STARTED)}
     assert ("worker-1", True) in signed_in
     assert ("worker-2", False) in signed_in  # found signed out by the real session check
-    shared = [e for e in events if e.kind is EventKind.SESSION_SHARED]
-    assert [e.data["workers"] for e in shared] == [["worker-2"]]
+    assert [e.data["workers"] for e in kinds(EventKind.SESSION_SHARED)] == [["worker-2"]]
     assert all(r.status.is_done for r in results), [(r.po_number, r.message) for r in results]
     assert {r.worker for r in results} == {"worker-1", "worker-2"}
     truth = sim.manifest()["pos"]
     for result in results:
-        got = sorted((f.name, f.sha256) for f in result.files)
-        assert got == sorted((f["name"], f["sha256"]) for f in truth[result.po_number]["files"])
+        assert matches_manifest(result, truth[result.po_number]), result

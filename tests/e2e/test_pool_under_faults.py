@@ -1,6 +1,7 @@
 """End to end, persistent pool against the simulator, with trouble: real headless
 Chromium, real worker processes, real signals. The oracle is the simulator's manifest;
-orphans are looked for machine-wide (a re-parented browser is no one's child)."""
+leftovers are found by the test's process tag (helpers.PROCESS_TAG_ENV): a re-parented
+browser is no one's child, and another run's browser on the machine is not this test's."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import faultkit
 from coupadl.engine.spec import BROWSER
 from coupadl.errors import ExitCode
 from coupadl.execution.pool import PersistentWorkerPool, PoolConfig, Priority
@@ -26,10 +27,12 @@ from coupadl.models import POResult, POTask
 from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
-from faultkit import Live
-from helpers import browser_pids, default_sigint, orphans, write_input
+from faultkit import Live, events
+from helpers import default_sigint, leftover_processes, wait_for, write_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+tag = faultkit.tag  # every process a test's run starts carries the test's tag
 
 
 @pytest.fixture(scope="module")
@@ -48,25 +51,33 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return clones
 
 
-def kill_after(results: list[POResult], count: int, action: Any) -> threading.Thread:
-    """Run ``action`` once ``count`` POs have finished (watching from a thread)."""
+class Watcher(threading.Thread):
+    """Runs ``action`` once ``count`` POs have finished; ``join`` raises what it raised
+    (a wait that timed out, an action that failed) in the test's thread."""
 
-    def watch() -> None:
-        deadline = time.monotonic() + 120
-        while len(results) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        action()
+    def __init__(self, results: list[POResult], count: int, action: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self.results, self.count, self.action = results, count, action
+        self.error: BaseException | None = None
+        self.start()
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+    def run(self) -> None:
+        try:
+            wait_for(lambda: len(self.results) >= self.count, f"{self.count} POs finished")
+            self.action()
+        except BaseException as exc:  # noqa: BLE001 - raised again by join()
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
 
 
 def test_thirty_pos_with_three_workers_match_the_manifest(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path, private_tmp: Path
+    sim: SimulatorServer, make_settings: Any, tmp_path: Path, private_tmp: Path, tag: str
 ) -> None:
     manifest = sim.manifest()
-    before = browser_pids()
     settings = make_settings(workers=3)
 
     outcome = run_batch(write_input(tmp_path / "in.csv", list(manifest["pos"])), settings)
@@ -75,25 +86,30 @@ def test_thirty_pos_with_three_workers_match_the_manifest(
     assert compare_with_manifest(settings.out, manifest) == []
     assert outcome.exit_code is ExitCode.OK
     assert outcome.pool_startup_seconds is not None
-    assert not orphans(before)
+    assert leftover_processes(tag) == [], "processes of the run left behind"
     assert list(private_tmp.iterdir()) == [], "profile clones left behind"
 
 
 @pytest.mark.parametrize("victim", ["worker process", "browser"])
 def test_killed_worker_or_browser_mid_run_loses_nothing(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path, private_tmp: Path, victim: str
+    sim: SimulatorServer,
+    make_settings: Any,
+    tmp_path: Path,
+    private_tmp: Path,
+    tag: str,
+    victim: str,
 ) -> None:
     manifest = sim.manifest()
-    before = browser_pids()
     settings = make_settings(workers=2)
     live = Live()
     monitor = RunProgress()
     monitor.add_listener(live)
-    killed: list[int] = []
+    killed: dict[str, Any] = {}
 
     def kill() -> None:
         # A worker that has finished a PO: one still starting would be replaced without
         # counting as a restart.
+        worker_id = live.results[-1].worker
         worker = live.working_worker()
         if victim == "worker process":
             target = worker
@@ -102,10 +118,10 @@ def test_killed_worker_or_browser_mid_run_loses_nothing(
             # worker's first "chrom" child (killing it is in test_browser_faults.py).
             driver = next(p for p in worker.children() if p.name() == "chromedriver")
             target = next(p for p in driver.children() if "chrom" in p.name())
-        killed.append(target.pid)
+        killed.update(worker=worker_id, pid=worker.pid, starts=len(live.starts))
         target.kill()
 
-    watcher = kill_after(live.results, 5, kill)
+    watcher = Watcher(live.results, 5, kill)
     outcome = run_batch(
         write_input(tmp_path / "in.csv", list(manifest["pos"])), settings, monitor=monitor
     )
@@ -113,17 +129,20 @@ def test_killed_worker_or_browser_mid_run_loses_nothing(
     results = live.results
 
     assert killed, "nothing was killed"
+    # The worker was restarted: the run's report counts it, its state DB names the
+    # worker, and the worker came up again as a new process.
+    report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
+    restarted = [detail.split()[0] for _, _, detail in events(settings.out, "restart")]
+    assert killed["worker"] in restarted, (killed, restarted)
+    assert report["worker_restarts"] == len(restarted), (report["worker_restarts"], restarted)
+    later = [pid for worker, pid in live.starts[killed["starts"] :] if worker == killed["worker"]]
+    assert later and later[0] != killed["pid"], (killed, live.starts)
     assert sorted(r.po_number for r in results) == sorted(manifest["pos"]), "each PO once"
     assert compare_with_manifest(settings.out, manifest) == []
     assert outcome.exit_code is ExitCode.OK
-    report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
-    if victim == "worker process":
-        # A killed browser may instead be found dead by an idle check, its worker then
-        # left out of dispatch: nothing is lost either way, but no restart is certain.
-        assert report["worker_restarts"] >= 1
     # Every retry is one more attempt of some PO.
     assert sum(p["attempts"] - 1 for p in report["pos"]) == report["retries"]
-    assert not orphans(before)
+    assert leftover_processes(tag) == [], "processes of the run left behind"
     assert list(private_tmp.iterdir()) == []
 
 
@@ -137,12 +156,11 @@ def _finished_pos(out: Path) -> set[str]:
 
 
 def test_sigint_mid_run_then_rerun_completes_without_refetching(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path
+    sim: SimulatorServer, make_settings: Any, tmp_path: Path, tag: str
 ) -> None:
     manifest = sim.manifest()
     settings = make_settings(workers=2)
     input_path = write_input(tmp_path / "in.csv", list(manifest["pos"]))
-    before = browser_pids()
     command = [
         sys.executable, "-m", "coupadl", "run", str(input_path),
         "--base-url", sim.base_url, "--out", str(settings.out), "--workers", "2",
@@ -153,18 +171,20 @@ def test_sigint_mid_run_then_rerun_completes_without_refetching(
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=default_sigint
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if (settings.out / ".coupadl" / "state.db").exists() and len(
-            _finished_pos(settings.out)
-        ) >= 5:
-            break
-        time.sleep(0.1)
+    try:
+        state_db = settings.out / ".coupadl" / "state.db"  # (connecting would make it)
+        wait_for(
+            lambda: state_db.exists() and len(_finished_pos(settings.out)) >= 5,
+            "5 POs finished in the run's state DB",
+        )
+    except AssertionError:
+        process.kill()
+        raise
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == ExitCode.INTERRUPTED, output.decode(errors="replace")
-    assert not orphans(before)
+    assert leftover_processes(tag) == [], "processes of the run left behind"
     first = _finished_pos(settings.out)
     assert 5 <= len(first) < 30
 
@@ -185,7 +205,7 @@ def test_expired_session_pauses_the_pool_then_sign_in_resumes(
     input_path = write_input(tmp_path / "in.csv", list(manifest["pos"]))
     settings = make_settings(workers=2, profile_dir=own_profile)
     results: list[POResult] = []
-    watcher = kill_after(results, 4, sim.expire_sessions)
+    watcher = Watcher(results, 4, sim.expire_sessions)
 
     stopped = run_batch(input_path, settings, on_result=results.append)
     watcher.join()
@@ -204,7 +224,7 @@ def test_expired_session_pauses_the_pool_then_sign_in_resumes(
         update={"username": creds["email"], "password": creds["password"]}
     )
     more: list[POResult] = []
-    watcher = kill_after(more, 3, sim.expire_sessions)
+    watcher = Watcher(more, 3, sim.expire_sessions)
     resumed = run_batch(input_path, resumed_settings, on_result=more.append)
     watcher.join()
 
@@ -226,16 +246,19 @@ def test_priorities_are_honoured_with_real_browsers(
         failure_code=BROWSER.failure_code,
         base_profile=base_profile,
     )
-    with PersistentWorkerPool(config) as pool:
-        first = pool.submit_task(POTask(pos[0]))
-        deadline = time.monotonic() + 60
-        while pool.get_status().workers[0].current_po != pos[0] and time.monotonic() < deadline:
-            time.sleep(0.01)
-        # The only worker is busy: these wait in the queue and leave it by priority.
-        order = [(pos[1], Priority.LOW), (pos[2], Priority.NORMAL), (pos[3], Priority.URGENT),
-                 (pos[4], Priority.HIGH)]  # fmt: skip
+    pool = PersistentWorkerPool(config)
+    try:
+        # Queued before the pool starts, so all of them wait when the only worker asks
+        # for its first: they leave by priority (first come first within one), whatever
+        # the timing. The worker then takes them one at a time, so they finish so too.
+        order = [(pos[0], Priority.LOW), (pos[1], Priority.NORMAL), (pos[2], Priority.URGENT),
+                 (pos[3], Priority.HIGH), (pos[4], Priority.NORMAL)]  # fmt: skip
         handles = [pool.submit_task(POTask(po), priority=p) for po, p in order]
-        results = [h.wait_for_completion(120) for h in [first, *handles]]
+        pool.start()
+        results = [h.wait_for_completion(120) for h in handles]
+    finally:
+        pool.shutdown(graceful=True, timeout=30)
     by_finish = [r.po_number for r in sorted(results, key=lambda r: r.finished_at)]
-    assert by_finish == [pos[0], pos[3], pos[4], pos[2], pos[1]]
+    assert by_finish == [pos[2], pos[3], pos[1], pos[4], pos[0]]
+    assert all(r.status.is_done for r in results), [(r.po_number, r.message) for r in results]
     assert list(private_tmp.iterdir()) == [], "profile clones left behind"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 from coupadl.cli.app import app
 from coupadl.errors import ExitCode
 from coupadl.runs.batch import run_batch
-from coupadl.simulator.check import compare_with_manifest
+from coupadl.simulator.check import compare_with_manifest, read_statuses
 from helpers import write_input
 
 pytestmark = pytest.mark.browser
@@ -20,6 +22,17 @@ pytestmark = pytest.mark.browser
 
 def _pick(manifest: dict[str, Any], kind: str) -> str:
     return next(po for po, truth in manifest["pos"].items() if truth["kind"] == kind)
+
+
+def _saved_digests(out: Path, po: str) -> set[str]:
+    """sha256 of every file the run saved in a folder of ``po`` (any status)."""
+    return {
+        hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in out.rglob(f"PO{po}_*")
+        if folder.is_dir()
+        for path in folder.iterdir()
+        if path.is_file()
+    }
 
 
 def test_excel_input_with_folder_levels(sim: Any, make_settings: Any, tmp_path: Path) -> None:
@@ -38,16 +51,26 @@ def test_excel_input_with_folder_levels(sim: Any, make_settings: Any, tmp_path: 
 
     outcome = run_batch(input_path, settings)
 
+    # The columns after "<|>" are the folder levels, "/" made safe (docs/architecture.md):
+    # the simulator's own comparison, told that this PO's folder is there.
+    truth = manifest["pos"][po]
+    assert truth["status"] == "COMPLETED" and truth["files"]
+    expected = copy.deepcopy(manifest)
+    expected["pos"][po]["supplier_folder"] = "Sweden/CC_42"
+    assert compare_with_manifest(settings.out, expected, [po]) == []
     folder = settings.out / "Sweden" / "CC_42" / f"PO{po}_COMPLETED"
-    names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted(f["name"] for f in manifest["pos"][po]["files"])
-    results = openpyxl.load_workbook(outcome.results_path).active
-    rows = [[c.value for c in row] for row in results.iter_rows()]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f["name"] for f in truth["files"])
+    # The results workbook: the input's columns kept, a row per input row, in order.
+    results = settings.out / "results.xlsx"
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(results).active.iter_rows()]
     header = rows[0]
     assert header[:5] == ["Region", "PO_NUMBER", "<|>", "Country", "Cost centre"]
-    status = header.index("STATUS")
-    assert [row[status] for row in rows[1:]] == ["COMPLETED", "INVALID_PO_NUMBER"]
-    assert outcome.invalid_rows == 1
+    column = {name: header.index(name) for name in ("STATUS", "SUPPLIER", "AttachmentName")}
+    assert [row[column["STATUS"]] for row in rows[1:]] == ["COMPLETED", "INVALID_PO_NUMBER"]
+    assert rows[1][column["SUPPLIER"]] == truth["supplier"]
+    saved = sorted(str(rows[1][column["AttachmentName"]]).split("; "))
+    assert saved == sorted(f["name"] for f in truth["files"])
+    assert outcome.results_path == results
 
 
 @pytest.mark.parametrize("mode", ["no_pdf", "never"])
@@ -60,20 +83,33 @@ def test_requisition_fallback_modes(
         for po, t in manifest["pos"].items()
         if t["kind"] in ("requisition_only", "no_pdf", "both")
     ]
+    # The files that live on the POs' requisitions (where the fallback applies under
+    # no_pdf): the run must have saved each of them exactly when the mode falls back.
+    fallback_truth = sim.manifest(fallback="no_pdf")["pos"]
+    on_requisition = {
+        po: {f["sha256"] for f in fallback_truth[po]["files"] if f["source"].startswith("req")}
+        for po in pos
+    }
+    requisition_only = [po for po in pos if manifest["pos"][po]["kind"] == "requisition_only"]
+    assert requisition_only and all(on_requisition[po] for po in requisition_only)
     settings = make_settings(requisition_fallback=mode)
 
     run_batch(write_input(tmp_path / "in.csv", pos), settings)
 
     assert compare_with_manifest(settings.out, manifest, pos) == []
-    sources = {f["source"] for po in pos for f in manifest["pos"][po]["files"]}
-    assert ("requisition_header" in sources or "requisition_comment" in sources) == (
-        mode != "never"
-    )
+    for po, wanted in on_requisition.items():
+        saved = _saved_digests(settings.out, po) & wanted
+        assert saved == (wanted if mode != "never" else set()), (po, mode)
+    statuses = read_statuses(settings.out / "results.csv")
+    expected = "COMPLETED" if mode != "never" else "NO_ATTACHMENTS"
+    wrong = {po: statuses.get(po) for po in requisition_only if statuses.get(po) != {expected}}
+    assert wrong == {}, expected
 
 
 def test_cli_run_and_login_check(sim: Any, make_settings: Any, tmp_path: Path) -> None:
     settings = make_settings()
-    po = _pick(sim.manifest(), "header")
+    manifest = sim.manifest()
+    po = _pick(manifest, "header")
     input_path = write_input(tmp_path / "in.csv", [po])
     common = [
         "--base-url", sim.base_url,
@@ -85,7 +121,9 @@ def test_cli_run_and_login_check(sim: Any, make_settings: Any, tmp_path: Path) -
 
     result = runner.invoke(app, ["run", str(input_path), "--out", str(settings.out), *common])
     assert result.exit_code == ExitCode.OK, result.output
-    assert (settings.out / "results.csv").is_file()
+    # What the command saved and wrote in results.csv, against the simulator's truth.
+    assert compare_with_manifest(settings.out, manifest, [po]) == []
+    assert read_statuses(settings.out / "results.csv") == {po: {manifest["pos"][po]["status"]}}
 
     check = runner.invoke(app, ["login", "--check", *common])
     assert check.exit_code == ExitCode.OK, check.output

@@ -19,13 +19,16 @@ from typing import Any
 
 import pytest
 
+import faultkit
 from coupadl.errors import ExitCode
 from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
-from helpers import browser_pids, orphans, write_input
+from helpers import leftover_processes, write_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+tag = faultkit.tag  # every process the test starts (the CLI's too) carries the test's tag
 
 N_POS = 6
 PAGE_LATENCY = 1.5  # seconds per page: long enough that the signal meets a PO in flight
@@ -47,14 +50,13 @@ def _pos_in(out: Path, state: str) -> set[str]:
 
 
 def test_first_sigterm_finishes_the_po_in_flight_then_exits_130(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path
+    sim: SimulatorServer, make_settings: Any, tmp_path: Path, tag: str
 ) -> None:
     manifest = sim.manifest()
     pos = sorted(manifest["pos"])
     input_path = write_input(tmp_path / "in.csv", pos)
     settings = make_settings()
     sim.control(page_latency=PAGE_LATENCY)
-    before = browser_pids()
     command = [
         sys.executable, "-m", "coupadl", "run", str(input_path), "--sequential",
         "--base-url", settings.base_url, "--out", str(settings.out),
@@ -87,7 +89,7 @@ def test_first_sigterm_finishes_the_po_in_flight_then_exits_130(
     finished = _pos_in(settings.out, "finished")
     assert in_flight <= finished, f"the PO in flight {in_flight} did not finish:\n{text}"
     assert len(finished) < N_POS, "the run finished everything: the signal came too late"
-    assert not orphans(before)
+    assert leftover_processes(tag) == [], "processes of the run left behind"
 
     sim.reset_stats()
     outcome = run_batch(input_path, settings)
@@ -98,11 +100,10 @@ def test_first_sigterm_finishes_the_po_in_flight_then_exits_130(
     assert compare_with_manifest(settings.out, manifest) == []
 
 
-def test_sigterm_stops_the_demo_like_ctrl_c(tmp_path: Path) -> None:
+def test_sigterm_stops_the_demo_like_ctrl_c(tmp_path: Path, tag: str) -> None:
     """``coupadl demo`` runs its own simulator and browsers: a SIGTERM must end it as an
     interrupt (exit 130, nothing left running), not kill it mid-way."""
     out = tmp_path / "demo"
-    before = browser_pids()
     command = [sys.executable, "-m", "coupadl", "demo", "--out", str(out), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -121,4 +122,4 @@ def test_sigterm_stops_the_demo_like_ctrl_c(tmp_path: Path) -> None:
 
     assert process.returncode == ExitCode.INTERRUPTED, text
     assert "Interrupted." in text, text
-    assert not orphans(before)
+    assert leftover_processes(tag) == [], "processes of the run left behind"

@@ -13,7 +13,8 @@ import pytest
 
 import faultkit
 from coupadl.simulator.server import SimulatorServer
-from faultkit import FAST, Live, assert_nothing_lost, events, run, wait_until
+from faultkit import FAST, Live, assert_nothing_lost, events, run
+from helpers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -32,7 +33,7 @@ def test_bursts_of_500_on_files_and_pages_are_retried(
     def trouble(live: Live) -> None:
         # Two file downloads fail, then (once they have) two page loads.
         sim.control(fault_scope="files", burst_500=2)
-        wait_until(lambda: len(faults()) >= 2)
+        wait_for(lambda: len(faults()) >= 2, "two file downloads answered 500")
         sim.control(fault_scope="pages", burst_500=2)
 
     done = run(sim, settings, tmp_path, trouble)
@@ -55,35 +56,39 @@ def test_429_pauses_every_worker_for_the_retry_after(
 ) -> None:
     retry_after = 4
     settings = make_settings(**{**FAST, "workers": workers})
-    sim.control(retry_after=retry_after)
+    # Armed before the run: the first page any worker asks for is a PO page (a PO's
+    # requisition page comes after the PO's own), so the 429 hits a PO page for sure.
+    sim.control(retry_after=retry_after, fault_scope="pages", burst_429=1)
+    paused: list[int] = []
 
     def trouble(live: Live) -> None:
-        live.when(2)
-        sim.control(fault_scope="pages", burst_429=1)
+        # Where the server's request log stood when the run said it paused.
+        wait_for(lambda: "rate_limited" in live.kinds, "the run's rate_limited event")
+        paused.append(len(sim.timeline()["requests"]))
 
     done = run(sim, settings, tmp_path, trouble)
 
     assert_nothing_lost(sim, done, settings, tag)
     timeline = sim.timeline()
     [limited] = timeline["faults"]
-    assert limited["fault"] == "429"
+    assert (limited["fault"], limited["group"]) == ("429", "pos"), limited
     assert done.report["rate_limit_pauses"] == 1
+    assert len(events(settings.out, "rate_limited")) == 1
     assert done.report["retries"] >= 1
-    # The window: from when the run learnt of the 429 (its event in the state DB is
-    # written a moment after the pause began, which only shrinks the window) to
-    # Retry-After seconds after the server sent it (the run's pause ends later still).
-    # No PO page may be asked for inside it, except by POs that were already on their
-    # way when the pause began: at most one per other worker, none without a pool.
-    [(paused_at, _, _)] = events(settings.out, "rate_limited")
+    # The pause: from the run's event to Retry-After seconds after the server sent the
+    # 429 (both ends on the server's side: its request log, its clock). No PO page may
+    # be asked for inside it, except by POs already on their way when the pause began:
+    # at most one per other worker, none without a pool.
     window_end = limited["t"] + retry_after
-    assert limited["t"] <= paused_at
-    pages = [r for r in timeline["requests"] if r["group"] == "pos"]
-    inside = [r for r in pages if paused_at <= r["t"] < window_end]
+    after_pause = timeline["requests"][paused[0] :]
+    inside = [r for r in after_pause if r["group"] == "pos" and r["t"] < window_end]
     assert len(inside) <= workers - 1, inside
-    # The PO that met the 429 came back only after the wait, and the run went on.
+    # The PO that met the 429 was asked for again, only after the wait, and the run
+    # went on.
+    pages = [r for r in timeline["requests"] if r["group"] == "pos"]
     again = [r for r in pages if r["id"] == limited["id"] and r["t"] > limited["t"]]
-    if limited["group"] == "pos":
-        assert again and again[0]["t"] >= window_end
+    assert again, f"PO {limited['id']} was not asked for again after its 429"
+    assert again[0]["t"] >= window_end, (again[0], window_end)
     assert any(r["t"] >= window_end for r in pages)
 
 
@@ -129,7 +134,7 @@ def test_pages_that_never_finish_loading(
     sim.control(script_delay=30, page_latency=600)
 
     def trouble(live: Live) -> None:
-        wait_until(lambda: sum(sim.stats()["pos"].values()) >= 2)
+        wait_for(lambda: sum(sim.stats()["pos"].values()) >= 2, "two PO pages asked for")
         sim.control(page_latency=0)
 
     done = run(sim, settings, tmp_path, trouble)

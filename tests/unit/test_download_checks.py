@@ -18,6 +18,9 @@ from coupadl.simulator.data import FILE_TYPES, build_dataset
 from coupadl.simulator.files import file_bytes
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+# The simulator's types whose format ends with a marker, so a cut copy is detectable:
+# PDF (%%EOF), PNG (IEND) and the ZIP-based ones (end of central directory).
+HAVE_END_MARKERS = {"pdf", "png", "docx", "xlsx", "zip"}
 ERROR_PAGE = b"<!DOCTYPE html><html><head><title>Error</title></head><body>500</body></html>"
 
 
@@ -41,22 +44,30 @@ def test_every_simulator_file_type_passes_and_its_truncation_is_caught_where_pos
     tmp_path: Path,
 ) -> None:
     dataset = build_dataset(40, 5)
-    seen = set()
+    seen, cut = set(), set()
     for sim in dataset.files.values():
         data = file_bytes(sim)
         name = f"f.{sim.ftype}"
         assert verify_file(write(tmp_path, name, data), name).size == len(data)
         seen.add(sim.ftype)
-        if TYPES.get(f".{sim.ftype}") is not None and TYPES[f".{sim.ftype}"].end is not None:
+        if sim.ftype in HAVE_END_MARKERS:
             with pytest.raises(DownloadError, match="cut short"):
                 verify_file(write(tmp_path, name, data[: len(data) // 2]), name)
+            cut.add(sim.ftype)
     assert seen == set(FILE_TYPES)
+    assert cut == HAVE_END_MARKERS  # each of them was cut once
 
 
 @pytest.mark.skipif(not (SHARED / "fixtures" / "msg").is_dir(), reason=f"needs {SHARED}/fixtures")
 def test_real_outlook_messages_pass(tmp_path: Path) -> None:
-    for path in sorted((SHARED / "fixtures" / "msg").glob("*.msg")):
-        assert verify_file(path, path.name).size == path.stat().st_size
+    found = sorted((SHARED / "fixtures" / "msg").glob("*.msg"))
+    # The fixtures this test is about must be there: an empty folder proves nothing.
+    assert {"unicode.msg", "strangeDate.msg"} <= {path.name for path in found}, found
+    for path in found:
+        assert verify_file(path, path.name).size == path.stat().st_size > 0
+        # Cut short they are still OLE2 (no end marker to check), but a web page is not.
+        with pytest.raises(DownloadError, match="expected an Outlook"):
+            verify_file(write(tmp_path, path.name, ERROR_PAGE), path.name)
 
 
 # --- what the server sent instead --------------------------------------------------------------
