@@ -70,13 +70,27 @@ def browser_ready() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Any]:
-    """A 20-PO simulator for one test module, on a free loopback port."""
+@pytest.fixture(scope="session")
+def _shared_sim() -> Iterator[Any]:
+    """The 20-PO simulator the whole session shares (its data never changes)."""
     from coupadl.simulator.server import SimulatorServer
 
     with SimulatorServer(n_pos=20, seed=7) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def sim(_shared_sim: Any) -> Any:
+    """The shared 20-PO simulator, on a free loopback port, with every knob at its
+    default and fresh statistics for each test module. Modules that need other data
+    define their own ``sim``; a test that expires sessions uses ``own_profile``."""
+    import dataclasses
+
+    from coupadl.simulator.faults import Knobs
+
+    _shared_sim.control(**dataclasses.asdict(Knobs()))
+    _shared_sim.reset_stats()
+    return _shared_sim
 
 
 def _signed_in_profile(sim: Any, profile: Path) -> Path:
@@ -99,9 +113,21 @@ def _signed_in_profile(sim: Any, profile: Path) -> Path:
     return profile
 
 
+@pytest.fixture(scope="session")
+def _shared_base_profile(
+    _shared_sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return _signed_in_profile(_shared_sim, tmp_path_factory.mktemp("base-profile"))
+
+
 @pytest.fixture(scope="module")
-def base_profile(sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A base browser profile signed in to ``sim`` through the real login flow."""
+def base_profile(
+    sim: Any, browser_ready: None, tmp_path_factory: pytest.TempPathFactory, request: Any
+) -> Path:
+    """A base browser profile signed in to ``sim`` through the real login flow: one for
+    the session on the shared simulator, one per module on a module's own."""
+    if sim is request.getfixturevalue("_shared_sim"):
+        return Path(request.getfixturevalue("_shared_base_profile"))
     return _signed_in_profile(sim, tmp_path_factory.mktemp("base-profile"))
 
 

@@ -70,6 +70,15 @@ SUGGESTED_ACTIONS: dict[str, str] = {
         "Coupa limited the request rate: re-run later, or with fewer workers (--workers)."
     ),
     "E_INVALID_PO": "Correct the PO number in your spreadsheet.",
+    "E_NETWORK": (
+        "The connection to Coupa failed: re-run the same command. If it keeps failing, "
+        "check your network, VPN and proxy ('coupadl doctor'), or for a TLS error set "
+        "ca_bundle to your company's root certificate."
+    ),
+    "E_NEEDS_BROWSER": (
+        "This PO's page lists its attachments only in a browser: re-run with "
+        "--engine auto (a browser reads such POs) or --engine browser."
+    ),
 }
 DEFAULT_ACTION = "Re-run the same command; if it happens again, report it with the log."
 
@@ -184,3 +193,30 @@ class PageTimeout(CoupadlError):
     """A Coupa page did not load in time."""
 
     code = "E_PAGE_TIMEOUT"
+
+
+class NetworkError(CoupadlError):
+    """The connection to Coupa (or a file host) failed: refused, reset, TLS, proxy. The
+    PO is worth another attempt; its message names the host, never a URL's query."""
+
+    code = "E_NETWORK"
+
+
+class NeedsBrowserError(CoupadlError):
+    """A page read over plain HTTP cannot be trusted to list every attachment (an
+    unknown layout, or attachment lists a script fills in): only a browser can read
+    it. ``reason`` says what was seen."""
+
+    code = "E_NEEDS_BROWSER"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PlainHttpRefusedError(CoupadlError):
+    """Coupa takes the browser's session in the browser but not over plain HTTP (a
+    session bound to the browser, a bot wall): with ``engine = auto`` the run goes on
+    with the browser engine."""
+
+    code = "E_HTTP_REFUSED"

@@ -98,6 +98,8 @@ class POResult:
     finished_at: float = 0.0
     attempts: int = 1
     worker: str = ""
+    # Which engine read the PO ("http", "browser"); "" when it never reached one.
+    engine: str = ""
     # True when another attempt may succeed (network error, HTTP 5xx/429, timeout).
     transient: bool = False
     # HTTP 429: seconds no new PO may start in any browser (coupadl.execution.ratelimit); else None.

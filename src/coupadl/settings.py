@@ -7,14 +7,11 @@ below. Every field's ``description`` is what ``docs/configuration.md`` shows.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import platformdirs
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -25,47 +22,28 @@ from pydantic_settings import (
 )
 
 from coupadl.errors import ConfigError
+from coupadl.settings_values import (
+    BrowserKind,
+    EngineKind,
+    LogFormat,
+    RequisitionFallback,
+    default_profile_dir,
+    is_loopback_host,
+)
+
+__all__ = [
+    "BrowserKind",
+    "EngineKind",
+    "LogFormat",
+    "RequisitionFallback",
+    "Settings",
+    "is_loopback_host",
+    "load_settings",
+]
 
 ENV_PREFIX = "COUPA_"
 CONFIG_ENV_VAR = "COUPA_CONFIG"
 DEFAULT_CONFIG_NAME = "coupadl.toml"
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """True for this computer: localhost, ``*.localhost``, 127.0.0.0/8, ::1."""
-    host = (host or "").strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def default_profile_dir() -> Path:
-    """Where ``coupadl login`` keeps the signed-in base browser profile."""
-    return Path(platformdirs.user_data_dir("coupadl", appauthor=False)) / "base-profile"
-
-
-class BrowserKind(StrEnum):
-    CHROMIUM = "chromium"
-    CHROME = "chrome"
-    EDGE = "edge"
-
-
-class RequisitionFallback(StrEnum):
-    """When to add the requisition's attachments to a PO's folder."""
-
-    NEVER = "never"
-    NO_ATTACHMENTS = "no_attachments"  # only when the PO itself has none
-    NO_PDF = "no_pdf"  # when the PO has no PDF among its files (includes none at all)
-
-
-class LogFormat(StrEnum):
-    """How ``log_file`` is written."""
-
-    TEXT = "text"  # the same lines as the console without a terminal
-    JSON = "json"  # one JSON object per line: PO results, pool events, warnings
 
 
 class Settings(BaseSettings):
@@ -124,6 +102,39 @@ class Settings(BaseSettings):
         default=False,
         description="When converting a .msg, replace a PDF of the same name that is "
         "already there (a file downloaded from Coupa is never replaced).",
+    )
+
+    # --- engine -------------------------------------------------------------------
+    engine: EngineKind = Field(
+        default=EngineKind.BROWSER,
+        description="How POs are read and files downloaded: 'http' (plain HTTP with the "
+        "signed-in browser's session, many POs at once), 'browser' (a browser renders "
+        "every PO) or 'auto'.",
+    )
+    concurrency: int | Literal["auto"] = Field(
+        default="auto",
+        description="POs in flight at once with the http engine: a number, or 'auto' "
+        "(starts at 4, grows while throughput rises and Coupa answers no 429 or 5xx, "
+        "halves when it does; at most max_concurrency).",
+    )
+    max_concurrency: int = Field(
+        default=32, ge=1, description="Upper bound of concurrency 'auto' (http engine)."
+    )
+    rate_limit_rps: float = Field(
+        default=20.0,
+        ge=0,
+        description="Most requests per second the http engine sends to Coupa, all POs "
+        "together (0: no limit). Set it to your tenant's limit.",
+    )
+    rate_limit_burst: int = Field(
+        default=20,
+        ge=1,
+        description="Requests the http engine may send at once before rate_limit_rps applies.",
+    )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="A PEM file of certificate authorities the http engine trusts besides "
+        "the operating system's (e.g. a corporate TLS-inspection proxy's root).",
     )
 
     # --- browser ------------------------------------------------------------------
@@ -301,7 +312,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("workers", mode="before")
+    @field_validator("workers", "concurrency", mode="before")
     @classmethod
     def _parse_workers(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() == "auto":

@@ -89,12 +89,18 @@ def _expire_after(sim: SimulatorServer, n_pos: int) -> threading.Thread:
     return thread
 
 
+@pytest.mark.parametrize(
+    "engine_args",
+    [["--workers", "2"], ["--engine", "http", "--concurrency", "2"]],
+    ids=["browser", "http"],
+)
 def test_no_secret_in_any_artefact(
     sim: SimulatorServer,
     base_profile: Path,
     make_settings: Any,
     tmp_path: Path,
     request: pytest.FixtureRequest,
+    engine_args: list[str],
 ) -> None:
     settings = make_settings()  # paths of browser, driver and the signed-in profile
     manifest = sim.manifest()
@@ -118,7 +124,7 @@ def test_no_secret_in_any_artefact(
     )
     command = [
         sys.executable, "-m", "coupadl", "run", str(write_input(tmp_path / "in.csv", pos)),
-        "--base-url", sim.base_url, "--out", str(out), "--workers", "2",
+        "--base-url", sim.base_url, "--out", str(out), *engine_args,
         "--profile-dir", str(base_profile), "--browser-binary", str(settings.browser_binary),
         "--driver-path", str(settings.driver_path), "--verbose",
         "--log-file", str(log_file), "--log-format", "json",

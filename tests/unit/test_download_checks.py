@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from coupadl.engine.browser.downloads import wait_for_complete, wait_for_start
-from coupadl.engine.browser.hostguard import HostPolicy, debugger_address, redact
+from coupadl.engine.browser.hostguard import debugger_address
+from coupadl.engine.hosts import HostPolicy, redact
 from coupadl.errors import DownloadError
 from coupadl.files.filetypes import OLE2, TYPES, describe, problem
 from coupadl.files.verify import verify_file

@@ -33,6 +33,7 @@ def results() -> list[POResult]:
             started_at=START,
             finished_at=START + 4,
             attempts=1,
+            engine="http",
         ),
         POResult(
             po_number="2",
@@ -78,6 +79,7 @@ def test_report_content(tmp_path: Path) -> None:
         "url": "https://acme.coupahost.com/order_headers/1",
         "folder": str(Path("out/Acme AB/PO1_COMPLETED")),
         "attempts": 1,
+        "engine": "http",
         "duration_seconds": 4.0,
         "files": [
             {"name": "Quote.pdf", "size": 1000, "sha256": "a" * 64, "source": "header"},

@@ -9,7 +9,8 @@ import pytest
 
 from coupadl.errors import ExitCode, OutputError
 from coupadl.reports.outcome import exit_code_for
-from coupadl.runs.batch import output_lock, resolve_workers
+from coupadl.runs.batch import output_lock
+from coupadl.runs.executors import resolve_workers
 from coupadl.settings import load_settings
 
 

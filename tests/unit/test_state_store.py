@@ -39,6 +39,7 @@ def result(po: str, status: Status = Status.COMPLETED, **changes: object) -> POR
         "finished_at": 103.5,
         "attempts": 2,
         "worker": "w1",
+        "engine": "http",
     }
     fields.update(changes)
     return POResult(**fields)  # type: ignore[arg-type]
@@ -195,6 +196,50 @@ def test_newer_schema_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(OutputError, match="newer coupadl"):
         RunState(OUT)
+
+
+# The pos table as coupadl 0.1 (schema 1) wrote it, spelled out here: the test must
+# not take the old schema from the code it checks.
+_SCHEMA_1_POS = """CREATE TABLE pos (
+    po_number TEXT PRIMARY KEY, status TEXT, error_code TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '', supplier TEXT NOT NULL DEFAULT '',
+    requisition_id TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '',
+    attachments_found INTEGER NOT NULL DEFAULT 0, folder TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, started_at REAL NOT NULL DEFAULT 0,
+    finished_at REAL NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'finished')))"""
+
+
+def test_a_state_from_schema_1_is_migrated_and_keeps_its_pos(tmp_path: Path) -> None:
+    folder = OUT / STATE_DIR_NAME
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / "state.db")
+    for statement in (
+        _SCHEMA_1_POS,
+        "CREATE TABLE files (po_number TEXT NOT NULL, position INTEGER NOT NULL, "
+        "name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, "
+        "source TEXT NOT NULL, url TEXT NOT NULL DEFAULT '', PRIMARY KEY (po_number, position))",
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, "
+        "finished_at REAL, input_path TEXT NOT NULL, mode TEXT NOT NULL, exit_code INTEGER)",
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, "
+        "po_number TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')",
+        "INSERT INTO pos (po_number, status, worker, updated_at, state) "
+        "VALUES ('11', 'COMPLETED', 'w2', 1.0, 'finished')",
+        "PRAGMA user_version=1",
+    ):
+        db.execute(statement)
+    db.commit()
+    db.close()
+    with RunState(OUT) as store:
+        old = store.get("11")
+        assert old is not None and (old.status, old.worker, old.engine) == (
+            Status.COMPLETED, "w2", ""
+        )  # fmt: skip
+        assert store.done_pos() == {"11"}
+        store.record_result(result("12"))
+        assert store.get("12") == result("12")
+        assert store._query("PRAGMA user_version")[0][0] == SCHEMA_VERSION
 
 
 def test_damaged_database(tmp_path: Path) -> None:

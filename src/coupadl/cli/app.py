@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,7 +28,7 @@ from coupadl.cli.doctor_cmd import doctor
 from coupadl.cli.report_cmd import report
 from coupadl.errors import CoupadlError, ExitCode
 from coupadl.execution.interrupts import terminate_as_interrupt
-from coupadl.settings import LogFormat, RequisitionFallback
+from coupadl.settings import EngineKind, LogFormat, RequisitionFallback
 
 app = typer.Typer(
     name="coupadl",
@@ -59,6 +59,24 @@ def run(
     input_file: Annotated[Path, typer.Argument(help="CSV or Excel file with a PO_NUMBER column.")],
     base_url: BaseUrl = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
+    engine: Annotated[
+        EngineKind | None,
+        typer.Option("--engine", help="http, browser or auto (see docs/configuration.md)."),
+    ] = None,
+    concurrency: Annotated[
+        str | None,
+        typer.Option("--concurrency", help="POs in flight with the http engine, or 'auto'."),
+    ] = None,
+    rate_limit_rps: Annotated[
+        float | None,
+        typer.Option("--rate-limit-rps", help="Most requests per second to Coupa (0: no limit)."),
+    ] = None,
+    rate_limit_burst: Annotated[
+        int | None, typer.Option("--rate-limit-burst", help="Requests allowed at once.")
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None, typer.Option("--ca-bundle", help="Extra trusted CAs (PEM), http engine.")
+    ] = None,
     workers: Annotated[
         str | None, typer.Option("--workers", "-w", help="Number of browsers, or 'auto'.")
     ] = None,
@@ -131,6 +149,11 @@ def run(
             config,
             base_url=base_url,
             out=out,
+            engine=engine,
+            concurrency=concurrency,
+            rate_limit_rps=rate_limit_rps,
+            rate_limit_burst=rate_limit_burst,
+            ca_bundle=ca_bundle,
             workers=1 if sequential else workers,
             enable_parallel=True if parallel else None,
             use_persistent_pool=True if use_pool else None,
@@ -264,37 +287,61 @@ def sim(
             "host name that signs in by itself after this many seconds."
         ),
     ] = None,
+    rate_limit_rps: Annotated[
+        float,
+        typer.Option(
+            help="Tenant-wide rate limit, requests per second over all sessions; over it, "
+            "HTTP 429 with Retry-After (0: off)."
+        ),
+    ] = 0.0,
+    rate_limit_burst: Annotated[
+        int, typer.Option(help="Requests the rate limit lets through at once.")
+    ] = 20,
+    script_attachments_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of POs (0-1) whose page lists its attachments only through an "
+            "inline script: no links in the HTML, a browser sees them all."
+        ),
+    ] = 0.0,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's key (PEM).")] = None,
     allow_remote: Annotated[
         bool, typer.Option(help="Allow binding an address other than loopback.")
     ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Serve a local Coupa simulator (see GET /__sim__/manifest for the truth)."""
-    from coupadl.simulator.server import check_host, serve
+    from coupadl.simulator.faults import make_knobs
+    from coupadl.simulator.server import check_host, check_tls, serve
 
     setup_logging(verbose, False)
+    knobs: dict[str, Any] = {
+        "page_latency": page_latency,
+        "file_bandwidth": file_bandwidth,
+        "error_rate_500": error_rate,
+        "rate_429": rate_429,
+        "retry_after": retry_after,
+        "stall_after_bytes": stall_after_bytes,
+        "drop_after_bytes": drop_after_bytes,
+        "session_ttl": session_ttl,
+        "session_max_requests": session_max_requests,
+        "sso_after": sso_after,
+        "rate_limit_rps": rate_limit_rps,
+        "rate_limit_burst": rate_limit_burst,
+        "script_attachments_share": script_attachments_share,
+    }
     try:
         check_host(host, allow_remote)
-    except ValueError as exc:  # a non-loopback address without --allow-remote
+        check_tls(tls_cert, tls_key)
+        make_knobs(**knobs)
+    except ValueError as exc:  # a non-loopback address without --allow-remote, bad TLS or knob
         console.print(f"[bold red]error[/] [E_CONFIG] {exc}")
         raise typer.Exit(int(ExitCode.USAGE)) from None
-    serve(
-        host=host,
-        port=port,
-        n_pos=pos,
-        seed=seed,
-        allow_remote=allow_remote,
-        page_latency=page_latency,
-        file_bandwidth=file_bandwidth,
-        error_rate_500=error_rate,
-        rate_429=rate_429,
-        retry_after=retry_after,
-        stall_after_bytes=stall_after_bytes,
-        drop_after_bytes=drop_after_bytes,
-        session_ttl=session_ttl,
-        session_max_requests=session_max_requests,
-        sso_after=sso_after,
-    )
+    serve(host=host, port=port, n_pos=pos, seed=seed, allow_remote=allow_remote,
+          tls_cert=tls_cert, tls_key=tls_key, **knobs)  # fmt: skip
 
 
 @app.command()

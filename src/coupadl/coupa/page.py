@@ -48,6 +48,9 @@ class PageInfo:
     error_message: str = ""
     # RATE_LIMITED: the wait the page asks for, in seconds; None when it names none.
     retry_after: float | None = None
+    # PO and requisition pages: their attachment containers as the HTML holds them
+    # (coupa.completeness says whether the lists can be complete without a browser).
+    blocks: record.AttachmentBlocks | None = None
 
 
 # --- error texts ----------------------------------------------------------------------
@@ -147,6 +150,7 @@ def parse_page(html: str, page_url: str, base_url: str) -> PageInfo:
             soup, page_url or base_url.rstrip("/") + "/", *_sources(kind)
         ),
         comment_attachment_count=record.comment_count(soup),
+        blocks=record.attachment_blocks(soup),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -76,6 +77,40 @@ def comment_count(soup: BeautifulSoup) -> int | None:
         return int(match.group(1))
     match = _VIEW_ATTACHMENTS.search(soup.get_text(" "))
     return int(match.group(1)) if match else None
+
+
+# --- attachment containers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentBlocks:
+    """What a record's HTML holds of its attachment containers, as served (before any
+    script runs): whether the lists a browser would show can be complete here
+    (:func:`coupadl.coupa.completeness.missing_attachments` decides)."""
+
+    header_lists: int = 0  # header attachment blocks (``div.attachments``)
+    # Of those, blocks with no list item at all: an empty one shows Coupa's "None" item.
+    unfilled_header_lists: int = 0
+    comment_lists: int = 0  # comment attachment lists (``.commentAttachments``)
+    # File links and buttons inside comment lists, repeats included: what the
+    # "View Attachments (n)" count counts (the same file attached twice counts twice).
+    comment_links: int = 0
+
+
+def attachment_blocks(soup: BeautifulSoup) -> AttachmentBlocks:
+    """Count the record's attachment containers and the comment files written in them."""
+    headers = [
+        block
+        for block in soup.select("div.attachments")
+        if not any(_COMMENT_CLASSES.intersection(classes(p)) for p in block.parents)
+    ]
+    comment_lists = soup.select(".commentAttachments")
+    return AttachmentBlocks(
+        header_lists=len(headers),
+        unfilled_header_lists=sum(1 for block in headers if block.find("li") is None),
+        comment_lists=len(comment_lists),
+        comment_links=sum(1 for tag in _attachment_tags(soup) if _in_comments(tag)),
+    )
 
 
 # --- attachments ---------------------------------------------------------------------------

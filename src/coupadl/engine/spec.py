@@ -16,3 +16,16 @@ BROWSER = EngineSpec(
     prepare_factory="coupadl.engine.browser.prepare:prepare_profiles",
     failure_code="E_BROWSER",
 )
+HTTP = EngineSpec(
+    name="http",
+    handler_factory="coupadl.engine.http.handler:HttpHandler",
+    prepare_factory="coupadl.engine.http.prepare:prepare_http",
+    failure_code="E_NETWORK",
+)
+
+HTTP = EngineSpec(
+    name="http",
+    handler_factory="coupadl.engine.http.handler:HttpHandler",
+    prepare_factory="coupadl.engine.http.prepare:prepare_http",
+    failure_code="E_NETWORK",
+)

@@ -74,7 +74,7 @@ def run_inline(
     A first Ctrl+C/SIGTERM lets the PO in flight finish, then raises KeyboardInterrupt."""
     factory = load_factory(engine.handler_factory)
     prepare = load_callable(engine.prepare_factory)
-    prepared = prepare(settings, base, None, 1, partial(_export_session, factory, settings))
+    prepared = prepare(settings, base, None, 1, partial(export_session, factory, settings))
     try:
         worker = _InlineWorker(settings, factory, prepared.workdirs[0], prepared.session)
         return _Loop(settings, worker, record, state, reauth, progress).run(tasks)
@@ -82,7 +82,7 @@ def run_inline(
         prepared.release()
 
 
-def _export_session(factory: HandlerFactory, settings: Settings, workdir: Path) -> Any:
+def export_session(factory: HandlerFactory, settings: Settings, workdir: Path) -> Any:
     """The session of a handler started on ``workdir``, for the prepare step (profile
     reuse off: every worker starts empty, with the signed-in seed's session)."""
     handler = factory("seed", settings, workdir, None)

@@ -12,33 +12,27 @@ import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import filelock
 
-from coupadl.coupa.po_numbers import dedupe
-from coupadl.coupa.status import error_for
-from coupadl.coupa.urls import po_id_for_number, po_url
-from coupadl.engine.browser.login import reauthenticator, require_base_profile
-from coupadl.engine.spec import BROWSER
 from coupadl.errors import (
-    BrowserError,
     ExitCode,
     OutputError,
     OutputUnavailableError,
 )
-from coupadl.execution.inline import run_inline
 from coupadl.execution.pool.reaper import kill_leftovers, tagged_run
 from coupadl.execution.progress import RunProgress
 from coupadl.files.space import DISK_FULL, STOP_CODES, output_error
-from coupadl.models import POResult, POTask, Status
+from coupadl.models import POResult, POTask
 from coupadl.reports.html_report import write_html_report
 from coupadl.reports.json_report import REPORT_NAME, write_report
 from coupadl.reports.outcome import RunOutcome, exit_code_for
+from coupadl.runs.executors import Processed, engine_figures, process_tasks, run_mode
 from coupadl.settings import Settings
 from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
 from coupadl.spreadsheet.writer import ResultsWriter
@@ -129,91 +123,6 @@ def _unavailable(result: POResult) -> str:
     )
 
 
-@dataclass
-class _Progress:
-    """What the processing part of a run came to."""
-
-    pending: list[str] = field(default_factory=list)
-    auth_stopped: bool = False
-    pool_startup_seconds: float | None = None
-
-
-def _run_sequential(
-    tasks: Sequence[POTask], settings: Settings, recorder: _Recorder, reauth: Reauth
-) -> _Progress:
-    """One worker in this process (the inline executor), with the browser engine."""
-    run = run_inline(
-        tasks,
-        settings,
-        recorder.record,
-        recorder.state,
-        require_base_profile(settings),
-        BROWSER,
-        reauth=reauth,
-        progress=recorder.monitor,
-    )
-    return _Progress(run.pending, run.auth_stopped)
-
-
-def _run_pooled(
-    tasks: Sequence[POTask],
-    settings: Settings,
-    workers: int,
-    recorder: _Recorder,
-    reauth: Reauth,
-    interactive: bool,
-) -> _Progress:
-    """The worker pool; one browser instead (with a warning) if the pool cannot start."""
-    from coupadl.execution.pool.run import run_pooled
-
-    try:
-        run = run_pooled(
-            tasks,
-            settings,
-            workers,
-            recorder.record,
-            recorder.state,
-            require_base_profile(settings),
-            engine=BROWSER,
-            reauth=reauth,
-            interactive=interactive,
-            progress=recorder.monitor,
-        )
-    except BrowserError as exc:
-        left = [t for t in tasks if t.po_number not in recorder.recorded]
-        log.warning(
-            "the worker pool failed (%s); going on with one browser for %d POs",
-            exc.message,
-            len(left),
-        )
-        return _run_sequential(left, settings, recorder, reauth)
-    if run.auth_stopped:
-        # As in the sequential path: the PO that met the sign-in page says so.
-        for po in dedupe(run.auth_pos):
-            recorder.record(_auth_required(po, settings))
-    return _Progress(run.pending, run.auth_stopped, run.startup_seconds)
-
-
-def _auth_required(po: str, settings: Settings) -> POResult:
-    code, message = error_for(Status.AUTH_REQUIRED)
-    now = time.time()
-    url = po_url(settings.require_base_url(), po_id_for_number(po))
-    return POResult(
-        po, Status.AUTH_REQUIRED, code, message, url=url, started_at=now, finished_at=now
-    )
-
-
-def resolve_workers(settings: Settings, n_tasks: int) -> int:
-    """How many browsers this run uses; 1 means the sequential path."""
-    if n_tasks <= 1 or not settings.enable_parallel or not settings.use_persistent_pool:
-        return 1
-    if settings.workers == "auto":
-        from coupadl.execution.pool.monitor import auto_worker_count_now
-
-        return max(1, min(auto_worker_count_now(settings.max_workers), n_tasks))
-    return max(1, min(int(settings.workers), n_tasks))
-
-
 def pending_tasks(plan: RunPlan, state: RunState, settings: Settings) -> tuple[list[POTask], int]:
     """The tasks this run processes, and how many POs earlier runs finished."""
     done = state.done_pos()
@@ -264,8 +173,7 @@ def run_batch(
     started = time.time()
     with _prepared_output(settings.out) as state:
         tasks, skipped = pending_tasks(plan, state, settings)
-        workers = resolve_workers(settings, len(tasks))
-        mode = "sequential" if workers == 1 else "pool"
+        mode, workers = run_mode(settings, len(tasks))
         run_id = state.begin_run(str(input_path), mode)
         writer = ResultsWriter(table, plan, settings.out, settings.results_flush_seconds)
         for po in plan.rows_by_po:
@@ -282,11 +190,13 @@ def run_batch(
         run = _Run(
             input_path, settings, plan, state, writer, mode, workers, run_id, started, monitor
         )
-        progress = _Progress()
+        progress = Processed()
         exit_code = ExitCode.INTERRUPTED
         output_gone = False
         try:
-            progress = _process(tasks, settings, workers, recorder, interactive)
+            progress = process_tasks(tasks, settings, workers, recorder, interactive)
+            if progress.mode is not None:  # the run changed engine (auto: HTTP refused)
+                run.mode, run.workers = progress.mode, progress.workers or run.workers
             exit_code = exit_code_for(recorder.by_status, progress.pending, progress.auth_stopped)
         except OutputUnavailableError:
             exit_code = ExitCode.OUTPUT_UNAVAILABLE
@@ -299,8 +209,8 @@ def run_batch(
         out=settings.out,
         results_path=writer.path,
         report_path=report,
-        mode=mode,
-        workers=workers,
+        mode=run.mode,
+        workers=run.workers,
         processed=recorder.processed,
         skipped=skipped,
         pending=progress.pending,
@@ -311,22 +221,7 @@ def run_batch(
     )
 
 
-def _process(
-    tasks: Sequence[POTask],
-    settings: Settings,
-    workers: int,
-    recorder: _Recorder,
-    interactive: bool,
-) -> _Progress:
-    if not tasks:
-        return _Progress()
-    reauth = reauthenticator(settings, interactive)
-    if workers == 1:
-        return _run_sequential(tasks, settings, recorder, reauth)
-    return _run_pooled(tasks, settings, workers, recorder, reauth, interactive)
-
-
-def _write_outputs(run: _Run, progress: _Progress, exit_code: ExitCode, output_gone: bool) -> Path:
+def _write_outputs(run: _Run, progress: Processed, exit_code: ExitCode, output_gone: bool) -> Path:
     """The results file, report.json, the run's end in the state, report.html.
 
     On a full or read-only disk these fail too: the state DB keeps every recorded PO and
@@ -353,6 +248,7 @@ def _write_outputs(run: _Run, progress: _Progress, exit_code: ExitCode, output_g
                 "worker_restarts": state.count_events("restart", since=started),
                 "rate_limit_pauses": state.count_events("rate_limited", since=started),
                 "auth_pauses": state.count_events("paused_for_auth", since=started),
+                **engine_figures(results, progress),
             },
         )
         state.end_run(run.run_id, int(exit_code))

@@ -8,6 +8,7 @@ live in :mod:`coupadl.simulator.routes`, one module per area.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,14 +22,13 @@ from coupadl.simulator import broken, sso
 from coupadl.simulator.auth import Credentials, Sessions
 from coupadl.simulator.data.model import Dataset
 from coupadl.simulator.faults import Faults, Knobs
-from coupadl.simulator.pages.errors import SERVER_ERROR_HTML
+from coupadl.simulator.pages.errors import SERVER_ERROR_HTML, render_too_many_requests
 from coupadl.simulator.pages.filler import Filler
 from coupadl.simulator.routes import assets, control, documents, files, sessions
 from coupadl.simulator.routes.common import not_found
 from coupadl.simulator.routes.control import CONTROL_PREFIX
 from coupadl.simulator.routes.gate import session_ok, to_sign_in
 from coupadl.simulator.sim_state import SimState
-from coupadl.simulator.stats import Stats
 
 _PUBLIC_PREFIXES = (CONTROL_PREFIX + "/", "/assets/", "/sessions")
 
@@ -44,17 +44,44 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(SERVER_ERROR_HTML if status >= 500 else "", status)
 
 
-class _CountRequests:
-    """Pure ASGI middleware: counts every request except the control API's."""
+class _CountAndLimit:
+    """Pure ASGI middleware: counts every request except the control API's, and answers
+    HTTP 429 to those over the tenant-wide rate limit (the ``rate_limit_*`` knobs)
+    before any handler runs. The identity provider's pages (SSO mode) and the signed
+    file host (``file_host``) stand for other hosts: the tenant's limit is not theirs."""
 
-    def __init__(self, app: Any, stats: Stats) -> None:
+    def __init__(self, app: Any, state: SimState) -> None:
         self.app = app
-        self.stats = stats
+        self.state = state
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(CONTROL_PREFIX):
-            self.stats.add("total")
-        await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        stats = self.state.stats
+        stats.add("total")
+        if path == sso.IDP_PATH or path.startswith(broken.SIGNED_PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        second = stats.rate.arrived()
+        knobs = self.state.faults.knobs
+        wait = self.state.limiter.take(knobs.rate_limit_rps, knobs.rate_limit_burst)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            stats.fault("limited", "rate_limit", path)
+            stats.rate.answered_429(second, limited=True)
+            headers = {"Retry-After": str(retry_after)}
+            limited = HTMLResponse(render_too_many_requests(retry_after), 429, headers)
+            await limited(scope, receive, send)
+            return
+
+        async def counting_send(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 429:
+                stats.rate.answered_429(second, limited=False)  # e.g. the rate_429 knob
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
 
 
 _ROUTES = [
@@ -98,7 +125,7 @@ def create_app(
     )
     app = Starlette(
         routes=_ROUTES,
-        middleware=[Middleware(_CountRequests, stats=state.stats)],
+        middleware=[Middleware(_CountAndLimit, state=state)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.sim = state

@@ -49,17 +49,36 @@ class Knobs:
     file_faults: dict[str, str] | None = None
     file_host: str | None = None  # every file through a signed 302 to this host name
     redirect_host: str = "elsewhere.localhost"  # where "redirect" file faults point
+    # Tenant-wide rate limit: one token bucket over every request of every session
+    # (simulator/ratelimit.py); over it, HTTP 429 with Retry-After. 0 = off.
+    rate_limit_rps: float = 0.0
+    rate_limit_burst: int = 20  # tokens the bucket holds (Coupa documents 25/s, burst 20)
+    # Share of the POs with attachments whose page lists them only through an inline
+    # script (data/script_only.py): no links in the HTML, a browser still sees them all.
+    script_attachments_share: float = 0.0
+    # A tenant that binds sessions to the browser (device-bound sessions, a bot wall):
+    # a session cookie counts only on requests a browser makes (Sec-Fetch-Mode header).
+    browser_only_sessions: bool = False
 
 
 KNOB_NAMES = tuple(f.name for f in dataclasses.fields(Knobs))
-_PROBABILITIES = frozenset({"error_rate_500", "rate_429"})
+_PROBABILITIES = frozenset({"error_rate_500", "rate_429", "script_attachments_share"})
 FAULT_SCOPES = ("all", "pages", "files")
 _CHOICES = {"fault_scope": FAULT_SCOPES}
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "file_faults": broken.check_file_faults,
     "file_host": broken.check_host,
     "redirect_host": broken.check_host,
+    "rate_limit_burst": lambda value: _at_least_one("rate_limit_burst", value),
 }
+
+
+def _at_least_one(name: str, value: Any) -> int:
+    """A whole number of at least 1 (a bucket of 0 tokens would refuse everything)."""
+    number = math.nan if isinstance(value, bool) else float(value)
+    if not number.is_integer() or number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1")
+    return int(number)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -72,6 +91,10 @@ def _coerce(name: str, value: Any) -> Any:
         return None
     if name in _VALIDATORS:
         return _VALIDATORS[name](value)
+    if str(field.type) == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false")
+        return value
     if name in _CHOICES:
         if value not in _CHOICES[name]:
             raise ValueError(f"{name} must be one of {list(_CHOICES[name])}")
@@ -79,10 +102,10 @@ def _coerce(name: str, value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number")
     number = int(value) if str(field.type).startswith("int") else float(value)
-    if number < 0:
-        raise ValueError(f"{name} must not be negative")
+    if number < 0 or not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, not negative")
     if name in _PROBABILITIES and number > 1:
-        raise ValueError(f"{name} is a probability between 0 and 1")
+        raise ValueError(f"{name} is a share between 0 and 1")
     return number
 
 

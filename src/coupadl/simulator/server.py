@@ -1,7 +1,10 @@
 """Running the simulator: in a background thread for tests and the demo, or in the foreground.
 
 Binds 127.0.0.1 by default and refuses any other address unless ``allow_remote=True``:
-the simulator has a well-known password and a control API without sign-in.
+the simulator has a well-known password and a control API without sign-in. With a
+certificate and its key (``tls_cert``, ``tls_key``: PEM files) it serves HTTPS, as a
+real tenant does; in SSO mode the certificate must name both ``127.0.0.1`` and
+``localhost`` (the identity provider's host name, ``simulator/sso.py``).
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import ssl
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -54,11 +59,31 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+Tls = tuple[Path, Path]  # (certificate chain, private key), PEM files
 
 
-def _config(app: Starlette) -> uvicorn.Config:
+def _url(host: str, port: int, tls: Tls | None = None) -> str:
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+def check_tls(cert: Path | None, key: Path | None) -> Tls | None:
+    """``(cert, key)`` when both are given, None when neither; ValueError otherwise."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ValueError("HTTPS needs both a certificate (tls_cert) and its key (tls_key)")
+    for what, path in (("certificate", cert), ("key", key)):
+        if not Path(path).is_file():
+            raise ValueError(f"the TLS {what} {str(path)!r} is not a file")
+    try:  # here, not in the server's thread, so a bad pair says what is wrong
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise ValueError(f"the TLS certificate and key do not load: {exc}") from exc
+    return Path(cert), Path(key)
+
+
+def _config(app: Starlette, tls: Tls | None = None) -> uvicorn.Config:
     quiet_intentional_drops()
     return uvicorn.Config(
         app,
@@ -68,6 +93,8 @@ def _config(app: Starlette) -> uvicorn.Config:
         http="h11",
         ws="none",
         timeout_graceful_shutdown=1,  # stalled downloads must not hold up a stop
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
     )
 
 
@@ -75,7 +102,8 @@ class SimulatorServer:
     """A simulated Coupa tenant served by uvicorn in a background thread.
 
     Use as a context manager; ``port=0`` picks a free port. Knob keyword arguments
-    are those of :class:`coupadl.simulator.faults.Knobs`.
+    are those of :class:`coupadl.simulator.faults.Knobs`. ``tls_cert`` and ``tls_key``
+    (PEM files, both or neither) make it serve HTTPS; ``base_url`` then says https.
     """
 
     def __init__(
@@ -88,9 +116,12 @@ class SimulatorServer:
         credentials: Credentials | None = None,
         dataset: Dataset | None = None,
         allow_remote: bool = False,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
         **knobs: Any,
     ) -> None:
         check_host(host, allow_remote)
+        self.tls = check_tls(tls_cert, tls_key)
         self.host = host
         self.dataset = dataset or build_dataset(n_pos, seed)
         self.app = create_app(self.dataset, make_knobs(**knobs), credentials)
@@ -111,13 +142,13 @@ class SimulatorServer:
 
     @property
     def base_url(self) -> str:
-        return _url(self.host, self.port)
+        return _url(self.host, self.port, self.tls)
 
     def start(self) -> SimulatorServer:
         if self._thread is not None:
             return self
         self._sock = _bind(self.host, self._requested_port)
-        self._server = uvicorn.Server(_config(self.app))
+        self._server = uvicorn.Server(_config(self.app, self.tls))
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._sock]},
@@ -190,14 +221,17 @@ def serve(
     *,
     credentials: Credentials | None = None,
     allow_remote: bool = False,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
     **knobs: Any,
 ) -> None:
     """Serve the simulator in the foreground until interrupted (``coupadl sim``)."""
     check_host(host, allow_remote)
+    tls = check_tls(tls_cert, tls_key)
     credentials = credentials or Credentials()
     app = create_app(build_dataset(n_pos, seed), make_knobs(**knobs), credentials)
     sock = _bind(host, port)
-    url = _url(host, int(sock.getsockname()[1]))
+    url = _url(host, int(sock.getsockname()[1]), tls)
     log.info("Coupa simulator: %s (%d POs, seed %d)", url, n_pos, seed)
     log.info("sign in as %s / %s", credentials.email, credentials.password)
     if knobs.get("sso_after") is not None:
@@ -208,6 +242,6 @@ def serve(
         )
     log.info("truth: %s/__sim__/manifest, knobs: %s/__sim__/control", url, url)
     try:
-        uvicorn.Server(_config(app)).run(sockets=[sock])
+        uvicorn.Server(_config(app, tls)).run(sockets=[sock])
     finally:
         sock.close()

@@ -18,6 +18,7 @@ from coupadl.simulator.data.model import Dataset
 from coupadl.simulator.faults import Faults
 from coupadl.simulator.files import FileStore
 from coupadl.simulator.pages.filler import Filler
+from coupadl.simulator.ratelimit import TokenBucket
 from coupadl.simulator.stats import Stats
 
 
@@ -32,6 +33,7 @@ class SimState:
     stats: Stats = field(default_factory=Stats)
     store: FileStore = field(default_factory=FileStore)
     filler: Filler | None = None
+    limiter: TokenBucket = field(default_factory=TokenBucket)  # the tenant's rate limit
 
     def manifest(self, base_url: str, fallback: str | None = None) -> dict[str, Any]:
         return build_manifest(
@@ -41,6 +43,7 @@ class SimState:
             digest=self.store.digest,
             message=self.store.message,
             fallback=fallback,
+            script_share=self.faults.knobs.script_attachments_share,
         )
 
 

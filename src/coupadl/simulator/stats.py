@@ -7,6 +7,8 @@ import time
 from collections import Counter, deque
 from typing import Any
 
+from coupadl.simulator.ratelimit import RateWindow
+
 _GROUPS = ("pos", "requisitions", "files")
 _TOTALS = (
     "total", "pages", "assets", "logins", "errors_500", "errors_429", "sign_in_redirects",
@@ -25,6 +27,9 @@ class Stats:
     requests that then failed on purpose (429/500). :meth:`timeline` keeps when each
     counted request and each fault happened (``time.time()``), so a test can check the
     order of events (e.g. that no PO page was asked for while a Retry-After ran).
+    ``rate`` counts the requests the tenant-wide rate limit applies to, per second.
+    A 429 from that limit is a "limited" fault in the timeline (group ``rate_limit``,
+    id the path) and in ``rate``, not in ``errors_429`` (the ``rate_429`` knobs').
     """
 
     def __init__(self) -> None:
@@ -33,6 +38,7 @@ class Stats:
         self._totals: Counter[str] = Counter()
         self._requests: deque[tuple[float, str, str]] = deque(maxlen=_TIMELINE_LENGTH)
         self._faults: deque[tuple[float, str, str, str]] = deque(maxlen=_TIMELINE_LENGTH)
+        self.rate = RateWindow()
 
     def hit(self, group: str, key: str) -> None:
         with self._lock:
@@ -44,15 +50,18 @@ class Stats:
             self._totals[total] += 1
 
     def fault(self, what: str, group: str, key: str) -> None:
-        """A request failed on purpose: ``what`` is "500", "429", "stall" or "drop"."""
+        """A request failed on purpose: ``what`` is "500", "429", "stall", "drop" or
+        "limited" (the rate limit's 429, counted in ``rate``)."""
         with self._lock:
-            self._totals[_FAULT_TOTALS[what]] += 1
+            if what in _FAULT_TOTALS:
+                self._totals[_FAULT_TOTALS[what]] += 1
             self._faults.append((time.time(), what, group, key))
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             data: dict[str, Any] = {t: self._totals[t] for t in _TOTALS}
             data.update({g: dict(sorted(c.items())) for g, c in self._groups.items()})
+        data["rate"] = self.rate.snapshot()
         return data
 
     def timeline(self) -> dict[str, list[dict[str, Any]]]:
@@ -73,3 +82,4 @@ class Stats:
             self._totals.clear()
             self._requests.clear()
             self._faults.clear()
+        self.rate.reset()

@@ -17,7 +17,11 @@ from pathlib import Path
 from coupadl.errors import OutputError, OutputUnavailableError
 from coupadl.files.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each version adds to the one before (version 1 is _SCHEMA without these).
+_MIGRATIONS = {
+    2: ("ALTER TABLE pos ADD COLUMN engine TEXT NOT NULL DEFAULT ''",),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pos (
@@ -162,8 +166,19 @@ def _setup(db: sqlite3.Connection, path: Path) -> None:
             f"(schema {version}, this one knows {SCHEMA_VERSION}). Upgrade coupadl "
             f"or use another output folder."
         )
-    if version < SCHEMA_VERSION:
+    if version == 0:
         _create_schema(db, path)
+    elif version < SCHEMA_VERSION:
+        _migrate(db, path, version)
+
+
+def _migrate(db: sqlite3.Connection, path: Path, version: int) -> None:
+    """Bring a state written by an older coupadl to this schema, in one transaction."""
+    with transaction(db, path):
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step]:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def _create_schema(db: sqlite3.Connection, path: Path) -> None:
@@ -172,5 +187,8 @@ def _create_schema(db: sqlite3.Connection, path: Path) -> None:
     with transaction(db, path):
         for statement in _SCHEMA.split(";"):
             if statement.strip():
+                db.execute(statement)
+        for step in range(2, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step]:
                 db.execute(statement)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -34,6 +34,7 @@ PoState = Literal["pending", "running", "finished"]
 _RESULT_FIELDS = (
     "po_number", "status", "error_code", "message", "supplier", "requisition_id", "url",
     "attachments_found", "folder", "attempts", "started_at", "finished_at", "worker",
+    "engine",
 )  # fmt: skip
 
 
@@ -145,7 +146,7 @@ class RunState:
             result.po_number, result.status.value, result.error_code, result.message,
             result.supplier, result.requisition_id, result.url, result.attachments_found,
             self._stored_folder(result.folder), result.attempts,
-            result.started_at, result.finished_at, result.worker,
+            result.started_at, result.finished_at, result.worker, result.engine,
         )  # fmt: skip
         columns = ", ".join(_RESULT_FIELDS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _RESULT_FIELDS[1:])
@@ -204,6 +205,7 @@ class RunState:
             finished_at=row["finished_at"],
             attempts=row["attempts"],
             worker=row["worker"],
+            engine=row["engine"],
         )
 
     def get(self, po: str) -> POResult | None:

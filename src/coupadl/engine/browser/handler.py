@@ -59,7 +59,7 @@ class BrowserHandler:
 
     def process(self, task: POTask, progress: ProgressFn = no_progress) -> POResult:
         result = process_po(self.session, task, self.settings, progress)
-        result.worker = self.worker_id
+        result.worker, result.engine = self.worker_id, "browser"
         # A crashed tab leaves a live browser that fails every PO: replace it too.
         if result.error_code == "E_BROWSER" and not self.session.is_usable():
             raise BrowserError(

@@ -39,65 +39,18 @@ import json
 import logging
 import threading
 import urllib.request
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import websocket
 
+from coupadl.engine.hosts import HostPolicy, redact
+
 log = logging.getLogger(__name__)
 
-# Schemes of content the page itself made: no host involved.
-_LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
 _CONNECT_TIMEOUT = 10.0
 _INTERCEPTED = ("Document", "Other")
-
-
-def redact(url: str) -> str:
-    """``url`` without credentials, query or fragment: signed file URLs carry secrets."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url[:200]
-
-
-class HostPolicy:
-    """Which hosts may serve a download: the tenant's and the configured file hosts."""
-
-    def __init__(self, base_url: str, file_hosts: Sequence[str] = ()) -> None:
-        self.tenant = (urlsplit(base_url).hostname or "").lower()
-        self.file_hosts = tuple(h.lower() for h in file_hosts)
-
-    def host_allowed(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        if host == self.tenant:
-            return True
-        for pattern in self.file_hosts:
-            if pattern.startswith("*."):
-                if host.endswith(pattern[1:]):
-                    return True
-            elif host == pattern:
-                return True
-        return False
-
-    def allows(self, url: str) -> bool:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme in _LOCAL_SCHEMES:
-            return True
-        if scheme not in ("http", "https"):
-            return False
-        return self.host_allowed(parts.hostname or "")
-
-    def refusal(self, url: str) -> str:
-        """Why ``url`` may not serve a download, for messages and logs."""
-        host = urlsplit(url).hostname or url[:60]
-        return (
-            f"{host} is not the tenant's host ({self.tenant}) or a configured file host "
-            f"(file_hosts: {', '.join(self.file_hosts) or 'none'})"
-        )
 
 
 def debugger_address(capabilities: dict[str, Any]) -> str | None:

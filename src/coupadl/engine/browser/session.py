@@ -21,7 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from coupadl.engine.browser.driver import start_driver
-from coupadl.engine.browser.hostguard import HostGuard, HostPolicy, debugger_address
+from coupadl.engine.browser.hostguard import HostGuard, debugger_address
+from coupadl.engine.hosts import HostPolicy
 from coupadl.errors import BrowserError, DownloadError, PageTimeout
 from coupadl.models import Attachment, AttachmentSource
 from coupadl.settings import Settings

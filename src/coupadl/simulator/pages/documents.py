@@ -10,6 +10,7 @@ from coupadl.simulator.data.model import Dataset, PurchaseOrder, Requisition
 from coupadl.simulator.pages.attachments import comments_section, header_attachments
 from coupadl.simulator.pages.filler import Filler, target_size
 from coupadl.simulator.pages.layout import PageContext, esc, layout
+from coupadl.simulator.pages.scripted import fill_script
 
 
 def _field(label: str, value_html: str) -> str:
@@ -33,8 +34,13 @@ def _po_total(po: PurchaseOrder) -> str:
     return f"{total:,.2f} {po.currency}"
 
 
-def render_po(po: PurchaseOrder, ctx: PageContext, filler: Filler) -> str:
-    """The PO page (``/order_headers/{id}``) of a visible PO."""
+def render_po(
+    po: PurchaseOrder, ctx: PageContext, filler: Filler, *, scripted: bool = False
+) -> str:
+    """The PO page (``/order_headers/{id}``) of a visible PO; ``scripted``: its
+    attachments only through an inline script (``pages/scripted.py``)."""
+    block, first_comment = 2 * po.index + 1, 1000 * po.index + 1
+    fill = fill_script(po.attachments, ctx.base, block, first_comment) if scripted else ""
     if po.requisition_id:
         ref = esc(po.requisition_id)
         requisition = (
@@ -63,14 +69,15 @@ def render_po(po: PurchaseOrder, ctx: PageContext, filler: Filler) -> str:
         + _field("Requisition", requisition)
         + _field("Buyer", f"<span>{esc(po.buyer)}</span>")
         + _field("Total", f"<span>{esc(_po_total(po))}</span>")
-        + header_attachments(po.attachments.header, ctx.base, 2 * po.index + 1)
+        + header_attachments(po.attachments.header, ctx.base, block, scripted=scripted)
         + "</div>"
         '<section id="supplier"><h3 class="section_title">Supplier</h3>'
         f'<span title="{esc(po.supplier_title)}" class="supplier-name s-coupaSimpleTooltip"> '
         f"{esc(po.supplier)}</span></section>"
         + _lines_table(po)
-        + comments_section(po.attachments, ctx.base, 1000 * po.index + 1)
+        + comments_section(po.attachments, ctx.base, first_comment, scripted=scripted)
         + "</div>"
+        + fill
     )
     page = layout(
         ctx,

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from coupadl.simulator.data.model import Kind
+from coupadl.simulator.data.script_only import script_only
 from coupadl.simulator.pages.documents import (
     render_po,
     render_po_list,
@@ -57,7 +58,9 @@ async def po_page(request: Request) -> Response:
     if po.kind is Kind.NOT_FOUND:
         return not_found(request, po.lang)
     assert state.filler is not None
-    return HTMLResponse(render_po(po, page_context(request), state.filler))
+    share = state.faults.knobs.script_attachments_share
+    scripted = script_only(state.dataset.seed, po, share)
+    return HTMLResponse(render_po(po, page_context(request), state.filler, scripted=scripted))
 
 
 @signed_in(page=True)

@@ -25,6 +25,8 @@ def session_ok(request: Request, *, count: bool) -> bool:
     """Does the request carry a live session? ``count`` adds a page request to it."""
     state = state_of(request)
     knobs = state.faults.knobs
+    if knobs.browser_only_sessions and "sec-fetch-mode" not in request.headers:
+        return False
     return state.sessions.check(
         request.cookies.get(COOKIE_NAME),
         ttl=knobs.session_ttl,

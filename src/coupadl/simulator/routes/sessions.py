@@ -69,6 +69,7 @@ async def expiration_check(request: Request) -> Response:
         max_requests=knobs.session_max_requests,
         count=False,
     )
-    if not session.valid:
+    browser_only = knobs.browser_only_sessions and "sec-fetch-mode" not in request.headers
+    if not session.valid or browser_only:
         return JSONResponse({"expired_session_url": SIGN_IN_PATH})
     return JSONResponse({"expired": False, "expires_in": int(session.expires_in)})
