@@ -42,6 +42,9 @@ def _clean_coupa_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("COUPA_") or name == "USE_PERSISTENT_POOL":
             monkeypatch.delenv(name)
+    # Tests written for the browser engine get it (runs they start inherit this); the
+    # http engine's tests, and the default's, ask for theirs.
+    monkeypatch.setenv("COUPA_ENGINE", "browser")
     monkeypatch.chdir(tmp_path)
 
 
@@ -91,6 +94,20 @@ def sim(_shared_sim: Any) -> Any:
     _shared_sim.control(**dataclasses.asdict(Knobs()))
     _shared_sim.reset_stats()
     return _shared_sim
+
+
+@pytest.fixture
+def calm_sim(sim: Any) -> Iterator[Any]:
+    """``sim`` with every knob at its default and fresh counters for one test, and the
+    knobs put back after it (the simulator is shared)."""
+    import dataclasses
+
+    from coupadl.simulator.faults import Knobs
+
+    sim.control(**dataclasses.asdict(Knobs()))
+    sim.reset_stats()
+    yield sim
+    sim.control(**dataclasses.asdict(Knobs()))
 
 
 def _signed_in_profile(sim: Any, profile: Path) -> Path:

@@ -8,6 +8,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -82,3 +83,31 @@ def cache_formula_values(path: Path, values: dict[str, str]) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
+
+
+class ManualClock:
+    """A clock that moves only when a test sets ``now``: for time arithmetic without
+    waiting."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def record_session_tokens(server: Any) -> list[str]:
+    """Make ``server`` (a SimulatorServer) keep every session token it hands out, for a
+    secrets check; returns the list it fills (also ``server.issued``)."""
+    sessions = server.state.sessions
+    issue = sessions.issue
+    issued: list[str] = []
+
+    def recording_issue() -> str:
+        token = issue()
+        issued.append(token)
+        return str(token)
+
+    sessions.issue = recording_issue
+    server.issued = issued
+    return issued

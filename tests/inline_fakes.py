@@ -22,6 +22,20 @@ def reset(script: dict[str, list[Any]]) -> None:
     LOG.clear()
 
 
+class RecordingState:
+    """The run state as an executor sees it (``InlineState``), recording every call."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[str, str]] = []
+        self.events: list[tuple[str, str, str]] = []
+
+    def mark_running(self, po: str, worker: str) -> None:
+        self.running.append((po, worker))
+
+    def record_event(self, po: str, kind: str, detail: str = "") -> None:
+        self.events.append((po, kind, detail))
+
+
 class ScriptedHandler:
     count = 0
 

@@ -100,6 +100,9 @@ class POResult:
     worker: str = ""
     # Which engine read the PO ("http", "browser"); "" when it never reached one.
     engine: str = ""
+    # engine = auto: "agreed" / "disagreed" when the browser read the PO's page too and
+    # its attachment list was compared with plain HTTP's; "" when it was not checked.
+    engine_check: str = ""
     # True when another attempt may succeed (network error, HTTP 5xx/429, timeout).
     transient: bool = False
     # HTTP 429: seconds no new PO may start in any browser (coupadl.execution.ratelimit); else None.

@@ -106,10 +106,20 @@ class Settings(BaseSettings):
 
     # --- engine -------------------------------------------------------------------
     engine: EngineKind = Field(
-        default=EngineKind.BROWSER,
-        description="How POs are read and files downloaded: 'http' (plain HTTP with the "
-        "signed-in browser's session, many POs at once), 'browser' (a browser renders "
-        "every PO) or 'auto'.",
+        default=EngineKind.AUTO,
+        description="How POs are read and files downloaded. 'auto': the signed-in "
+        "browser's session over plain HTTP, many POs at once, and a browser for the POs "
+        "whose page only a browser can read (and for the whole run when Coupa refuses "
+        "the session over plain HTTP). 'http': plain HTTP only. 'browser': a browser "
+        "renders every PO (workers, max_workers).",
+    )
+    auto_check_every: int = Field(
+        default=50,
+        ge=0,
+        description="With engine 'auto': the run's first 3 POs and then 1 in this many are "
+        "also read in a browser and the two readings of the attachment list compared; a "
+        "PO whose readings differ goes to the browser, and after 2 such POs the rest of "
+        "the run does (0: no checks).",
     )
     concurrency: int | Literal["auto"] = Field(
         default="auto",

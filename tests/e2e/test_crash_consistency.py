@@ -10,7 +10,10 @@ flight, the results file and report) and fetch no PO the killed run had finished
 Kill point ``n`` is drawn from ``random.Random(f"{SEED}:{n}")`` alone, so it is the same
 on every run and on every machine; its test id is ``kill-<n>`` and a failure names it
 with the command that runs it again. CI runs the first ``CI_KILL_POINTS``; the next
-``SOAK_KILL_POINTS`` are marked ``soak`` (``scripts/soak.sh``).
+``SOAK_KILL_POINTS`` are marked ``soak`` (``scripts/soak.sh``). The http engine's kill
+points (``http-kill-<n>``, from ``random.Random(f"{SEED}:http:{n}")``) kill a run that
+fetches one PO at a time over HTTP (pages slowed to 0.5 s, or it ends too soon) and
+resume with two at a time.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ SEED = 20261122
 N_POS = 6
 CI_KILL_POINTS = 8
 SOAK_KILL_POINTS = 50
+CI_HTTP_KILL_POINTS = 3
+SOAK_HTTP_KILL_POINTS = 10
+HTTP_PAGE_LATENCY = 0.5
 THIS = "tests/e2e/test_crash_consistency.py"
 
 
@@ -56,33 +62,54 @@ class KillPoint:
     index: int
     after_finished: int  # POs finished (state DB or the run's output) before the kill...
     delay: float  # ...plus this many seconds
-    killed_workers: int
+    killed_workers: int  # browsers, or for the http engine POs in flight
     resume_workers: int
+    engine: str = "browser"
 
     @classmethod
-    def draw(cls, index: int) -> KillPoint:
-        rng = random.Random(f"{SEED}:{index}")
+    def draw(cls, index: int, engine: str = "browser") -> KillPoint:
+        http = engine == "http"
+        rng = random.Random(f"{SEED}:http:{index}" if http else f"{SEED}:{index}")
         # At most N_POS - 2 finished: two POs are still to do when the wait starts.
         after, delay = rng.randrange(0, N_POS - 1), round(rng.uniform(0.0, 0.5), 3)
-        workers = (2, 1) if index % 2 == 0 else (1, 2)
-        return cls(index, after, delay, *workers)
+        workers = (1, 2) if http or index % 2 else (2, 1)
+        return cls(index, after, delay, *workers, engine)
+
+    @property
+    def id(self) -> str:
+        return f"{'http-' if self.engine == 'http' else ''}kill-{self.index}"
 
     @property
     def soak(self) -> bool:
-        return self.index >= CI_KILL_POINTS
+        return self.index >= (CI_HTTP_KILL_POINTS if self.engine == "http" else CI_KILL_POINTS)
+
+    def args(self, workers: int) -> list[str]:
+        """The run's engine flags with ``workers`` browsers or POs in flight."""
+        if self.engine == "http":
+            return ["--engine", "http", "--concurrency", str(workers)]
+        return ["--engine", "browser", "--workers", str(workers)]
+
+    def settings(self, make_settings: Any, out: Path) -> Any:
+        """The resumed run's settings."""
+        if self.engine == "http":
+            return make_settings(out=out, engine="http", concurrency=self.resume_workers)
+        return make_settings(out=out, workers=self.resume_workers)
 
     def __str__(self) -> str:
-        again = f'.venv/bin/python -m pytest "{THIS}::{_TEST}[kill-{self.index}]"'
+        again = f'.venv/bin/python -m pytest "{THIS}::{_TEST}[{self.id}]"'
+        seed = f"{SEED}:http:{self.index}" if self.engine == "http" else f"{SEED}:{self.index}"
         return (
-            f"kill point {self.index} (seed {SEED}:{self.index}): kill -9 after "
+            f"kill point {self.id} (seed {seed}): kill -9 after "
             f"{self.after_finished} finished POs + {self.delay} s, killed run "
-            f"{self.killed_workers} worker(s), resumed with {self.resume_workers}; "
-            f"run it again: {again}{' -m soak' if self.soak else ''}"
+            f"{self.killed_workers} worker(s), resumed with {self.resume_workers} "
+            f"({self.engine} engine); run it again: {again}{' -m soak' if self.soak else ''}"
         )
 
 
 _TEST = "test_kill_minus_nine_at_a_seeded_point_then_resume"
-KILL_POINTS = [KillPoint.draw(n) for n in range(CI_KILL_POINTS + SOAK_KILL_POINTS)]
+KILL_POINTS = [KillPoint.draw(n) for n in range(CI_KILL_POINTS + SOAK_KILL_POINTS)] + [
+    KillPoint.draw(n, "http") for n in range(CI_HTTP_KILL_POINTS + SOAK_HTTP_KILL_POINTS)
+]
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +152,12 @@ def _announced(log_path: Path) -> set[str]:
 
 
 def _start_run(
-    input_path: Path, settings: Any, workers: int, log_path: Path | None = None
+    input_path: Path, settings: Any, engine_args: list[str], log_path: Path | None = None
 ) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "coupadl", "run", str(input_path),
         "--base-url", settings.base_url, "--out", str(settings.out),
-        "--workers", str(workers), "--profile-dir", str(settings.profile_dir),
+        *engine_args, "--profile-dir", str(settings.profile_dir),
         "--browser-binary", str(settings.browser_binary),
         "--driver-path", str(settings.driver_path),
     ]  # fmt: skip
@@ -167,7 +194,7 @@ def _results_rows(out: Path) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(
     "point",
-    [pytest.param(p, id=f"kill-{p.index}", marks=[pytest.mark.soak] * p.soak) for p in KILL_POINTS],
+    [pytest.param(p, id=p.id, marks=[pytest.mark.soak] * p.soak) for p in KILL_POINTS],
 )
 def test_kill_minus_nine_at_a_seeded_point_then_resume(
     point: KillPoint,
@@ -181,11 +208,16 @@ def test_kill_minus_nine_at_a_seeded_point_then_resume(
     input_path = write_input(tmp_path / "in.csv", pos)
     # Spaces and non-ASCII in the output path, on purpose.
     out = tmp_path / f"Bons de commande é {point.index}"
-    settings = make_settings(out=out, workers=point.resume_workers)
+    settings = point.settings(make_settings, out)
     started = time.monotonic()
     killed_log = tmp_path / "killed-run.log"
-    killed = _start_run(input_path, settings, point.killed_workers, killed_log)
-    _kill_at(point, killed, out, killed_log)
+    if point.engine == "http":
+        sim.control(page_latency=HTTP_PAGE_LATENCY)
+    try:
+        killed = _start_run(input_path, settings, point.args(point.killed_workers), killed_log)
+        _kill_at(point, killed, out, killed_log)
+    finally:
+        sim.control(page_latency=0.0)
     done_before = _finished(out) | _announced(killed_log)
     sim.reset_stats()
 
@@ -235,7 +267,7 @@ def test_a_second_run_on_the_same_output_refuses_and_never_interleaves(
     manifest = sim.manifest()
     input_path = write_input(tmp_path / "in.csv", sorted(manifest["pos"]))
     settings = make_settings(out=tmp_path / "out")
-    first = _start_run(input_path, settings, workers=1)
+    first = _start_run(input_path, settings, ["--engine", "browser", "--workers", "1"])
     try:
         _meet_a_stopped_first_run(first, settings.out)
         before = _snapshot(settings.out)

@@ -35,7 +35,7 @@ from coupadl.settings import Settings, load_settings
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.data import expected_attachments
 from coupadl.simulator.server import SimulatorServer
-from helpers import wait_for
+from helpers import record_session_tokens, wait_for
 
 N_POS = 30
 
@@ -44,16 +44,7 @@ N_POS = 30
 def sim() -> Iterator[SimulatorServer]:
     """The module's tenant; it remembers every session token it hands out."""
     with SimulatorServer(n_pos=N_POS, seed=7) as server:
-        sessions = server.state.sessions
-        issue = sessions.issue
-        server.issued = []  # type: ignore[attr-defined]
-
-        def recording_issue() -> str:
-            token = issue()
-            server.issued.append(token)  # type: ignore[attr-defined]
-            return token
-
-        sessions.issue = recording_issue  # type: ignore[method-assign]
+        record_session_tokens(server)
         yield server
 
 

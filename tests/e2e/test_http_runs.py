@@ -5,12 +5,10 @@ request log says what was fetched, how often, and how many at once."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +19,11 @@ from conftest import CHROMEDRIVER, CHROMIUM
 from coupadl.errors import ExitCode
 from coupadl.runs.batch import run_batch
 from coupadl.simulator.check import compare_with_manifest
-from coupadl.simulator.faults import Knobs
 from helpers import leftover_processes, write_input
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.usefixtures("calm_sim"), pytest.mark.browser, pytest.mark.timeout(240)]
 tag = faultkit.tag
 Live, run = faultkit.Live, faultkit.run
-
-
-@pytest.fixture(autouse=True)
-def _calm(sim: Any) -> Iterator[None]:
-    """Each test on default knobs with fresh counters (the simulator is shared)."""
-    sim.control(**dataclasses.asdict(Knobs()))
-    sim.reset_stats()
-    yield
-    sim.control(**dataclasses.asdict(Knobs()))
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from coupadl.settings import load_settings
 from coupadl.simulator.auth import Credentials
 from coupadl.simulator.data import expected_attachments
 from coupadl.simulator.server import SimulatorServer
-from helpers import write_input
+from helpers import record_session_tokens, write_input
 
 pytestmark = pytest.mark.browser
 
@@ -45,16 +45,7 @@ EMAIL = "buyer@example.com"
 def sim() -> Iterator[SimulatorServer]:
     """A tenant with a random password that records every session token it hands out."""
     with SimulatorServer(n_pos=20, seed=11, credentials=Credentials(EMAIL, PASSWORD)) as server:
-        sessions = server.state.sessions
-        issue = sessions.issue
-        server.issued = []  # type: ignore[attr-defined]
-
-        def recording_issue() -> str:
-            token = issue()
-            server.issued.append(token)  # type: ignore[attr-defined]
-            return token
-
-        sessions.issue = recording_issue  # type: ignore[method-assign]
+        record_session_tokens(server)
         yield server
 
 
@@ -91,7 +82,7 @@ def _expire_after(sim: SimulatorServer, n_pos: int) -> threading.Thread:
 
 @pytest.mark.parametrize(
     "engine_args",
-    [["--workers", "2"], ["--engine", "http", "--concurrency", "2"]],
+    [["--engine", "browser", "--workers", "2"], ["--engine", "http", "--concurrency", "2"]],
     ids=["browser", "http"],
 )
 def test_no_secret_in_any_artefact(
@@ -205,7 +196,8 @@ def test_clones_left_by_a_killed_run_are_removed_by_the_next_run(
     env.update(SE_OFFLINE="true", TMPDIR=str(clones))
     command = [
         sys.executable, "-m", "coupadl", "run", str(input_path),
-        "--base-url", sim.base_url, "--out", str(settings.out), "--workers", str(workers),
+        "--base-url", sim.base_url, "--out", str(settings.out), "--engine", "browser",
+        "--workers", str(workers),
         "--profile-dir", str(base_profile), "--browser-binary", str(settings.browser_binary),
         "--driver-path", str(settings.driver_path),
     ]  # fmt: skip

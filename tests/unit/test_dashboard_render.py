@@ -13,6 +13,7 @@ from rich.console import Console
 from coupadl.cli.dashboard import SystemLoad, render_dashboard
 from coupadl.cli.plainlog import format_duration, summary_line
 from coupadl.execution.progress import Phase, RunEvent, RunProgress, RunSnapshot, WorkerRow
+from coupadl.execution.traffic import Traffic
 from coupadl.models import AttachmentSource, FileResult, POResult, Status
 from coupadl.observability.jsonlog import COMMON_KEYS, EVENT_KEYS, REDACTED, JsonRunLog, redact
 
@@ -195,3 +196,27 @@ def test_json_log_needs_a_file(tmp_path: Path) -> None:
         root.handlers[:] = handlers  # the command pointed logging at CliRunner's streams
     assert result.exit_code == 2
     assert "--log-format json writes to a file: add --log-file PATH" in result.output
+
+
+def test_http_dashboard_shows_the_pos_in_flight_and_the_traffic_against_the_limit() -> None:
+    traffic = Traffic(
+        requests_per_second=18.4, limit_rps=20.0, responses_429=3,
+        bytes_per_second=3.5 * 1024 * 1024, in_flight_limit=8,
+    )  # fmt: skip
+    rows = (
+        WorkerRow("h1", "busy", "16928033", "downloading 1 of 2", 0.5, 0.9),
+        WorkerRow("h2", "idle"),  # a thread with no PO: not a row over HTTP
+        WorkerRow("h3", "busy", "16928041", "navigating", 2.0, 2.0),
+    )
+    text = screen(snapshot(mode="http", workers_target=16, workers=rows, traffic=traffic))
+    assert "coupadl run: http, up to 16 PO(s) at once over HTTP" in text
+    assert re.search(r"in flight\s+PO\s+stage", text)
+    # The PO in flight longest first; idle threads are not shown.
+    assert text.index("PO16928041") < text.index("PO16928033")
+    assert "h2" not in text
+    assert re.search(r"requests 18\.4/s \(limit 20\)\s+429s 3\s+files 3\.5 MB/s", text)
+    assert "in flight at most 8" in text
+
+
+def test_a_browser_run_shows_no_traffic_line() -> None:
+    assert "requests " not in screen(snapshot())

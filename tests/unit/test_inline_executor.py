@@ -15,20 +15,9 @@ from coupadl.execution.inline import run_inline
 from coupadl.models import POResult, POTask, Status
 from coupadl.settings import Settings
 from inline_fakes import FACTORY, LOG, PREPARE
+from inline_fakes import RecordingState as State
 
 ENGINE = EngineSpec("scripted", FACTORY, PREPARE, failure_code="E_SCRIPTED")
-
-
-class State:
-    def __init__(self) -> None:
-        self.running: list[tuple[str, str]] = []
-        self.events: list[tuple[str, str, str]] = []
-
-    def mark_running(self, po: str, worker: str) -> None:
-        self.running.append((po, worker))
-
-    def record_event(self, po: str, kind: str, detail: str = "") -> None:
-        self.events.append((po, kind, detail))
 
 
 def _run(

@@ -34,6 +34,7 @@ def results() -> list[POResult]:
             finished_at=START + 4,
             attempts=1,
             engine="http",
+            engine_check="agreed",
         ),
         POResult(
             po_number="2",
@@ -80,6 +81,7 @@ def test_report_content(tmp_path: Path) -> None:
         "folder": str(Path("out/Acme AB/PO1_COMPLETED")),
         "attempts": 1,
         "engine": "http",
+        "engine_check": "agreed",
         "duration_seconds": 4.0,
         "files": [
             {"name": "Quote.pdf", "size": 1000, "sha256": "a" * 64, "source": "header"},

@@ -7,11 +7,16 @@ from pathlib import Path
 import pytest
 
 from coupadl.errors import ConfigError
-from coupadl.settings import RequisitionFallback, load_settings
+from coupadl.settings import EngineKind, RequisitionFallback, load_settings
 
 
-def test_defaults() -> None:
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COUPA_ENGINE")  # the tests' own default (conftest.py)
     settings = load_settings()
+    assert settings.engine is EngineKind.AUTO
+    assert (settings.concurrency, settings.rate_limit_rps, settings.rate_limit_burst) == (
+        "auto", 20.0, 20
+    )  # fmt: skip
     assert settings.base_url is None
     assert settings.workers == "auto"
     assert settings.requisition_fallback is RequisitionFallback.NO_PDF

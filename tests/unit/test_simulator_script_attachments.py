@@ -1,14 +1,18 @@
-"""PO pages that list their attachments only through a script (``script_attachments_share``).
+"""PO pages that list their attachments only through a script (``script_attachments_share``),
+or their last header file only (``script_extra_share``).
 
 The served HTML is read with BeautifulSoup and the selectors of coupa-facts.md (not
 with coupadl's parser): a script-only page has no file links, keeps the "View
 Attachments (n)" count of the plain page, and the manifest flags it and still lists
-its files. A real headless Chromium run of the browser engine then downloads every
-file of such pages, checked against the manifest.
+its files. A script-extra page lists every header file but the last (or Coupa's "None"
+item), so its HTML looks complete; its script holds the last one. A real headless
+Chromium run of the browser engine then downloads every file of script-only pages,
+checked against the manifest (script-extra pages: tests/e2e/test_http_checks.py).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +40,7 @@ def http(server: SimulatorServer) -> Iterator[httpx.Client]:
         form = {"user[email]": creds["email"], "user[password]": creds["password"]}
         assert client.post("/sessions", data=form).status_code == 302
         yield client
-    server.control(script_attachments_share=0)
+    server.control(script_attachments_share=0, script_extra_share=0)
 
 
 def _links(html: str) -> list[str]:
@@ -136,6 +140,97 @@ def test_the_share_is_a_knob_between_0_and_1(server: SimulatorServer, http: http
         server.control(script_attachments_share=-0.1)
     knobs = http.post("/__sim__/control", json={"script_attachments_share": 0.25}).json()
     assert knobs["script_attachments_share"] == 0.25
+
+
+# --- script-extra pages: the last header file only through a script ----------------------
+
+_B64 = re.compile(r'\("[^"]+", "([A-Za-z0-9+/=]+)"\)')
+
+
+def _header_names(html: str) -> list[str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return [str(s["title"]) for s in soup.select("span.attachment-file[data-url]")]
+
+
+def _header_lists(html: str) -> list[Any]:
+    return BeautifulSoup(html, "html.parser").select("div.attachments > ul.attachments-list")
+
+
+def _extra(manifest: dict[str, Any]) -> set[str]:
+    return {n for n, po in manifest["pos"].items() if po["script_extra"]}
+
+
+def _own_header(truth: dict[str, Any]) -> list[str]:
+    return [f["original_name"] for f in truth["files"] if f["source"] == "header"]
+
+
+def test_script_extra_pages_hold_back_their_last_header_file(
+    server: SimulatorServer, http: httpx.Client
+) -> None:
+    numbers = list(server.manifest()["pos"])
+    plain, plain_manifest = _pages(http, numbers), server.manifest()
+    assert not _extra(plain_manifest)
+
+    server.control(script_extra_share=1)
+    pages, manifest = _pages(http, numbers), server.manifest()
+
+    with_header = {n for n, truth in manifest["pos"].items() if _own_header(truth)}
+    assert len(with_header) >= 5
+    assert _extra(manifest) == with_header  # share 1: every PO with header files
+    for number, html in pages.items():
+        truth = manifest["pos"][number]
+        if number not in with_header:
+            assert _links(html) == _links(plain[number]), number
+            assert 'id="attachment-extra"' not in html, number
+            continue
+        names = _header_names(html)
+        assert names == _own_header(truth)[:-1], number
+        # It looks complete: its one header list holds files, or Coupa's "None" item.
+        (listed,) = _header_lists(html)
+        assert listed.select("span.attachment-file") or listed.select("li.none"), number
+        assert _count(html) == _count(plain[number]), number
+        assert len(_links(html)) == len(_links(plain[number])) - 2, number  # span + its li
+        # The script holds exactly the held-back file, its URL only as base64.
+        script = BeautifulSoup(html, "html.parser").select_one("script#attachment-extra")
+        assert script is not None, number
+        (encoded,) = _B64.findall(script.get_text())
+        added = base64.b64decode(encoded).decode("utf-8")
+        assert _header_names(added) == _own_header(truth)[-1:], number
+        url = BeautifulSoup(added, "html.parser").select_one("span.attachment-file")["data-url"]
+        assert url not in html and url in _links(plain[number]), number
+    # The manifest stays the truth: the same files, only the flag differs.
+    for number, truth in manifest["pos"].items():
+        before = dict(plain_manifest["pos"][number], script_extra=truth["script_extra"])
+        assert truth == before, number
+
+
+def test_a_script_only_page_stays_script_only(server: SimulatorServer, http: httpx.Client) -> None:
+    server.control(script_attachments_share=1, script_extra_share=1)
+    manifest = server.manifest()
+    assert not _extra(manifest) and _flagged(manifest)
+    for number, html in _pages(http, list(manifest["pos"])).items():
+        assert 'id="attachment-extra"' not in html, number
+
+
+def test_the_extra_choice_is_fixed_by_seed_and_share(server: SimulatorServer) -> None:
+    def extra(share: float) -> set[str]:
+        sim = SimulatorServer(n_pos=20, seed=7, script_extra_share=share)
+        return _extra(sim.state.manifest("http://sim.test"))
+
+    half = extra(0.5)
+    assert half == extra(0.5)
+    assert 0 < len(half) < len(extra(1.0))
+    assert extra(0.2) <= half <= extra(0.8) <= extra(1.0)
+    assert extra(0.0) == set()
+    assert http_status(server, {"script_extra_share": 1.5}) == 400
+    # The two knobs draw apart: together, each picks POs of its own.
+    both = SimulatorServer(n_pos=20, seed=7, script_attachments_share=0.5, script_extra_share=0.5)
+    manifest = both.state.manifest("http://sim.test")
+    assert _extra(manifest) and _flagged(manifest) and not _extra(manifest) & _flagged(manifest)
+
+
+def http_status(server: SimulatorServer, knobs: dict[str, Any]) -> int:
+    return httpx.post(f"{server.base_url}/__sim__/control", json=knobs, timeout=10).status_code
 
 
 # --- real headless Chromium: the browser engine still gets every file --------------------

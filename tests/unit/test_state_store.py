@@ -40,6 +40,7 @@ def result(po: str, status: Status = Status.COMPLETED, **changes: object) -> POR
         "attempts": 2,
         "worker": "w1",
         "engine": "http",
+        "engine_check": "agreed",
     }
     fields.update(changes)
     return POResult(**fields)  # type: ignore[arg-type]
@@ -233,8 +234,8 @@ def test_a_state_from_schema_1_is_migrated_and_keeps_its_pos(tmp_path: Path) -> 
     db.close()
     with RunState(OUT) as store:
         old = store.get("11")
-        assert old is not None and (old.status, old.worker, old.engine) == (
-            Status.COMPLETED, "w2", ""
+        assert old is not None and (old.status, old.worker, old.engine, old.engine_check) == (
+            Status.COMPLETED, "w2", "", ""
         )  # fmt: skip
         assert store.done_pos() == {"11"}
         store.record_result(result("12"))

@@ -17,22 +17,12 @@ from coupadl.execution.handler import EngineSpec
 from coupadl.execution.threaded import ThreadedRun, run_threaded
 from coupadl.models import POResult, POTask, Status
 from coupadl.settings import Settings
+from helpers import ManualClock
+from inline_fakes import RecordingState as State
 from threaded_fakes import FACTORY, LOG, PREPARE
 
 ENGINE = EngineSpec("scripted", FACTORY, PREPARE, failure_code="E_SCRIPTED")
 pytestmark = pytest.mark.timeout(60)
-
-
-class State:
-    def __init__(self) -> None:
-        self.running: list[tuple[str, str]] = []
-        self.events: list[tuple[str, str, str]] = []
-
-    def mark_running(self, po: str, worker: str) -> None:
-        self.running.append((po, worker))
-
-    def record_event(self, po: str, kind: str, detail: str = "") -> None:
-        self.events.append((po, kind, detail))
 
 
 def _run(
@@ -160,16 +150,8 @@ def test_auto_concurrency_halves_on_overload_and_records_it(tmp_path: Path) -> N
     assert "E_SERVER_ERROR" in run.concurrency[-1].reason
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_additive_increase_while_throughput_rises_and_cap() -> None:
-    clock = Clock()
+    clock = ManualClock()
     limit = ConcurrencyLimit(4, 6, adaptive=True, window=5.0, clock=clock)
     for per_window in (10, 20, 30, 40, 50):
         for _ in range(per_window):
@@ -181,7 +163,7 @@ def test_additive_increase_while_throughput_rises_and_cap() -> None:
 
 
 def test_no_increase_when_throughput_stays_flat() -> None:
-    clock = Clock()
+    clock = ManualClock()
     limit = ConcurrencyLimit(4, 32, adaptive=True, window=5.0, clock=clock)
     for _ in range(4):
         for _ in range(10):
@@ -193,7 +175,7 @@ def test_no_increase_when_throughput_stays_flat() -> None:
 
 
 def test_halving_once_per_window_and_never_below_one() -> None:
-    clock = Clock()
+    clock = ManualClock()
     limit = ConcurrencyLimit(8, 32, adaptive=True, clock=clock)
     limit.throttled("429")
     limit.throttled("429 again")  # same window: no second halving

@@ -74,6 +74,13 @@ def run(
     rate_limit_burst: Annotated[
         int | None, typer.Option("--rate-limit-burst", help="Requests allowed at once.")
     ] = None,
+    auto_check_every: Annotated[
+        int | None,
+        typer.Option(
+            "--auto-check-every",
+            help="Engine auto: also read the first 3 POs and 1 in N in a browser (0: never).",
+        ),
+    ] = None,
     ca_bundle: Annotated[
         Path | None, typer.Option("--ca-bundle", help="Extra trusted CAs (PEM), http engine.")
     ] = None,
@@ -153,6 +160,7 @@ def run(
             concurrency=concurrency,
             rate_limit_rps=rate_limit_rps,
             rate_limit_burst=rate_limit_burst,
+            auto_check_every=auto_check_every,
             ca_bundle=ca_bundle,
             workers=1 if sequential else workers,
             enable_parallel=True if parallel else None,
@@ -350,7 +358,12 @@ def demo(
         "coupadl-demo"
     ),
     pos: Annotated[int, typer.Option("--pos", help="POs in the demo data set.")] = 20,
-    workers: Annotated[str, typer.Option("--workers", "-w", help="Browsers, or 'auto'.")] = "2",
+    engine: Annotated[
+        EngineKind | None, typer.Option("--engine", help="http, browser or auto (default).")
+    ] = None,
+    workers: Annotated[
+        str, typer.Option("--workers", "-w", help="Browsers (--engine browser), or 'auto'.")
+    ] = "2",
     verbose: Verbose = False,
 ) -> None:
     """Start the simulator, sign in, run a sample spreadsheet, check and show the result."""
@@ -360,7 +373,7 @@ def demo(
     setup_logging(verbose, False)
     terminate_as_interrupt()  # a SIGTERM stops the demo like Ctrl+C: simulator and browsers go
     try:
-        outcome, problems = run_demo(out, n_pos=pos, workers=workers)
+        outcome, problems = run_demo(out, n_pos=pos, workers=workers, engine=engine)
     except CoupadlError as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:

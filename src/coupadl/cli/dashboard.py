@@ -27,6 +27,7 @@ from rich.text import Text
 
 from coupadl.cli.plainlog import format_duration
 from coupadl.execution.progress import Phase, RunEvent, RunProgress, RunSnapshot, WorkerRow
+from coupadl.reports.outcome import workers_phrase
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +161,14 @@ def _stage_cell(row: WorkerRow) -> Text:
 def _workers(snapshot: RunSnapshot) -> Table:
     # The stage takes what the other columns leave, and is cut first on a narrow terminal.
     table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, expand=True)
-    table.add_column("worker", no_wrap=True, style="bold")
+    # Over HTTP the workers are cheap threads: what matters is the POs in flight.
+    in_flight = snapshot.mode == "http"
+    table.add_column("in flight" if in_flight else "worker", no_wrap=True, style="bold")
     table.add_column("PO", no_wrap=True)
     table.add_column("stage", no_wrap=True, overflow="ellipsis", ratio=1)
     table.add_column("elapsed", justify="right", no_wrap=True)
-    for row in snapshot.workers:
+    rows = [r for r in snapshot.workers if r.po_number is not None or not in_flight]
+    for row in sorted(rows, key=lambda r: -r.po_seconds) if in_flight else rows:
         busy = row.po_number is not None
         table.add_row(
             row.worker_id,
@@ -172,11 +176,30 @@ def _workers(snapshot: RunSnapshot) -> Table:
             _stage_cell(row),
             format_duration(row.po_seconds) if busy else "",
         )
-    if not snapshot.workers:
+    if not rows:
         over = snapshot.phase in (Phase.DONE, Phase.INTERRUPTED)
         words = "browsers closed" if over else "no browser yet"
+        if in_flight:
+            words = "none" if over else "none yet"
         table.add_row("-", "-", Text(words, style="dim"), "")
     return table
+
+
+def _traffic(snapshot: RunSnapshot) -> Text | None:
+    """The http engine's requests against the limit, 429s and bytes per second."""
+    traffic = snapshot.traffic
+    if traffic is None:
+        return None
+    limit = f" (limit {traffic.limit_rps:g})" if traffic.limit_rps else " (no limit)"
+    text = Text.assemble(
+        ("requests ", "dim"), f"{traffic.requests_per_second:.1f}/s{limit}",
+        ("   429s ", "dim"), (f"{traffic.responses_429}", "bold"),
+        ("   files ", "dim"), f"{traffic.bytes_per_second / MB:.1f} MB/s",
+    )  # fmt: skip
+    if traffic.in_flight_limit is not None:
+        text.append("   in flight at most ", style="dim")
+        text.append(f"{traffic.in_flight_limit}")
+    return text
 
 
 def _counts(snapshot: RunSnapshot) -> Text:
@@ -236,13 +259,15 @@ def render_dashboard(
     """The whole dashboard for one moment of a run, ``width`` columns wide (default: the
     console's)."""
     mode = snapshot.mode or "planning"
-    browsers = f", {snapshot.workers_target} browser(s)" if snapshot.workers_target else ""
+    target = snapshot.workers_target
+    browsers = f", {workers_phrase(mode, target)}" if target else ""
     parts: list[RenderableType] = [
         _header(snapshot),
         Text(""),
         _workers(snapshot),
         Text(""),
         _counts(snapshot),
+        *([traffic] if (traffic := _traffic(snapshot)) is not None else []),
         _load(load),
         Text(""),
         Text("recent events", style="dim underline"),

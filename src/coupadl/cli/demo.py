@@ -9,7 +9,7 @@ from pathlib import Path
 from coupadl.engine.browser.login import sign_in
 from coupadl.reports.outcome import RunOutcome
 from coupadl.runs.batch import run_batch
-from coupadl.settings import load_settings
+from coupadl.settings import EngineKind, load_settings
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.server import SimulatorServer
 
@@ -26,7 +26,9 @@ def write_sample_input(path: Path, po_numbers: list[str]) -> None:
             writer.writerow([f"{prefix}{number}", f"demo row {i + 1}"])
 
 
-def run_demo(out: Path, *, n_pos: int = 20, workers: str = "2") -> tuple[RunOutcome, list[str]]:
+def run_demo(
+    out: Path, *, n_pos: int = 20, workers: str = "2", engine: EngineKind | None = None
+) -> tuple[RunOutcome, list[str]]:
     """Serve the simulator, sign in, run, and compare the result with its manifest."""
     out.mkdir(parents=True, exist_ok=True)
     with SimulatorServer(n_pos=n_pos, seed=1) as server:
@@ -40,6 +42,7 @@ def run_demo(out: Path, *, n_pos: int = 20, workers: str = "2") -> tuple[RunOutc
                 "username": credentials["email"],
                 "password": credentials["password"],
                 "workers": workers,
+                "engine": engine,  # None: the environment's or the default
             }
         )
         log.info("simulator at %s; signing in", server.base_url)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from coupadl.errors import ExitCode
-from coupadl.runs.dryrun import DryRunResult, PlannedPO, dry_run
+from coupadl.runs.dryrun import FILES, NEEDS_BROWSER, DryRunResult, PlannedPO, dry_run
 from coupadl.settings import Settings
 
 UNKNOWN = "size unknown"
@@ -21,7 +21,7 @@ def format_size(size: int | None) -> str:
 
 def print_po(console: Console, planned: PlannedPO) -> None:
     po = f"PO{planned.po_number}"
-    if planned.outcome != "FILES":
+    if planned.outcome != FILES:
         note = f"  {escape(planned.note)}" if planned.note else ""
         console.print(f"[bold]{po}[/]  {planned.outcome}{note}")
         return
@@ -47,6 +47,9 @@ def print_summary(console: Console, result: DryRunResult) -> None:
     extra = f", {result.skipped} finished earlier" if result.skipped else ""
     if result.invalid_rows:
         extra += f", {result.invalid_rows} invalid rows"
+    browser_only = sum(1 for po in result.pos if po.outcome == NEEDS_BROWSER)
+    if browser_only:
+        size += f"; {browser_only} PO(s) only a browser can read, their files not listed"
     console.print(
         f"dry run: {len(result.pos)} PO(s) would be processed{extra}; "
         f"{len(files)} file(s), {size}. Nothing was downloaded or written.",

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from coupadl.errors import ExitCode
 from coupadl.reports.html_report import REPORT_HTML_NAME
-from coupadl.reports.outcome import RunOutcome
+from coupadl.reports.outcome import RunOutcome, workers_phrase
 
 _ADVICE = {
     ExitCode.OK: "[green]Done.[/]",
@@ -35,7 +35,7 @@ def print_outcome(console: Console, outcome: RunOutcome) -> None:
     if outcome.invalid_rows:
         table.add_row("invalid PO numbers", str(outcome.invalid_rows))
     console.print(table)
-    console.print(f"mode: {outcome.mode} ({outcome.workers} browser(s))")
+    console.print(f"mode: {outcome.mode} ({workers_phrase(outcome.mode, outcome.workers)})")
     console.print(f"files:   {outcome.out}")
     console.print(f"results: {outcome.results_path}")
     console.print(f"report:  {outcome.report_path}")

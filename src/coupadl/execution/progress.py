@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from coupadl.errors import ExitCode
+from coupadl.execution.traffic import Traffic, TrafficMeter
 from coupadl.models import POResult, Status
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class RunEvent:
 @dataclass(frozen=True)
 class RunSnapshot:
     phase: Phase
-    mode: str  # "sequential" or "pool"; "" before the run has planned its work
+    mode: str  # "sequential", "pool" or "http"; "" before the run has planned its work
     workers_target: int
     total: int  # POs this run set out to process
     skipped: int  # POs earlier runs finished
@@ -80,6 +81,7 @@ class RunSnapshot:
     rate_per_minute: float
     paused_for_auth: bool = False
     memory_mb: float | None = None  # the browsers' memory, where the pool measured it
+    traffic: Traffic | None = None  # requests against the limit, where the engine counts
 
     @property
     def done(self) -> int:
@@ -148,6 +150,7 @@ class RunProgress:
         self._ended: float | None = None
         self._rows: dict[str, _Activity] = {}
         self._pool: Callable[[], PoolStatus] | None = None
+        self._traffic: TrafficMeter | None = None
 
     def add_listener(self, listener: RunListener) -> None:
         with self._lock:
@@ -195,6 +198,11 @@ class RunProgress:
         with self._lock:
             self._pool = status
 
+    def watch_traffic(self, meter: TrafficMeter | None) -> None:
+        """Read the engine's request rates (the http engine's) while it runs."""
+        with self._lock:
+            self._traffic = meter
+
     def event(self, event: RunEvent) -> None:
         with self._lock:
             self._events.append(event)
@@ -216,7 +224,7 @@ class RunProgress:
         with self._lock:
             self._phase = Phase.INTERRUPTED if exit_code == ExitCode.INTERRUPTED else Phase.DONE
             self._ended = self._clock()
-            self._pool = None
+            self._pool = self._traffic = None
             self._rows.clear()
         snapshot = self.snapshot()
         self._notify(lambda listener: listener.run_finished(snapshot, exit_code))
@@ -224,9 +232,10 @@ class RunProgress:
     # -- read ----------------------------------------------------------------------------
     def snapshot(self) -> RunSnapshot:
         with self._lock:
-            pool = self._pool
-        # Outside our lock: the pool takes its own.
+            pool, meter = self._pool, self._traffic
+        # Outside our lock: the pool and the meter take their own.
         status = pool() if pool is not None else None
+        traffic = meter.sample() if meter is not None else None
         now = self._clock()
         with self._lock:
             end = self._ended if self._ended is not None else now
@@ -262,6 +271,7 @@ class RunProgress:
                 rate_per_minute=rate,
                 paused_for_auth=bool(status is not None and status.paused_for_auth),
                 memory_mb=status.memory_mb if status is not None else None,
+                traffic=traffic,
             )
 
     def _notify(self, call: Callable[[RunListener], None]) -> None:

@@ -65,11 +65,13 @@ def run_threaded(
     *,
     reauth: Reauth,
     progress: RunProgress | None = None,
+    limit: ConcurrencyLimit | None = None,
 ) -> ThreadedRun:
     """Process ``tasks`` with up to ``settings.concurrency`` handlers of ``engine`` at
-    once (``"auto"``: adapted, at most ``max_concurrency``), started on what the engine's
-    prepare step made from ``base``. The contract is :func:`run_inline`'s."""
-    limit = limit_for(settings.concurrency, settings.max_concurrency)
+    once (``"auto"``: adapted, at most ``max_concurrency``; or ``limit``, which the
+    caller may watch), started on what the engine's prepare step made from ``base``.
+    The contract is :func:`run_inline`'s."""
+    limit = limit or limit_for(settings.concurrency, settings.max_concurrency)
     threads = max(1, min(limit.cap, len(tasks)))
     factory = load_factory(engine.handler_factory)
     prepare = load_callable(engine.prepare_factory)

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from coupadl.errors import STATUS_CODES, suggested_action
 from coupadl.files.atomic import atomic_write_text
 from coupadl.models import POResult, Status
+from coupadl.reports.outcome import workers_phrase
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +323,8 @@ th { text-align: left; border-bottom: 2px solid #ccc; }
 </head>
 <body>
 <h1>coupadl report</h1>
-<p class="meta">Run started $started, ended $finished ($elapsed), $mode with $workers
-browser(s). Generated $generated.</p>
+<p class="meta">Run started $started, ended $finished ($elapsed), $mode with $workers.
+Generated $generated.</p>
 <h2>Totals</h2>
 $totals
 <h2>Needs attention</h2>
@@ -359,7 +360,7 @@ def build_html(
         finished=_text(_when(finished_at)),
         elapsed=_text(_duration(max(0.0, finished_at - started_at))),
         mode=_text(mode),
-        workers=workers,
+        workers=_text(workers_phrase(mode, workers)),
         generated=_text(_when(datetime.now().timestamp())),
         totals=_totals(results, pending),
         failures=_failures(results),

@@ -34,6 +34,7 @@ def _po_entry(result: POResult) -> dict[str, object]:
         "folder": str(result.folder) if result.folder is not None else None,
         "attempts": result.attempts,
         "engine": result.engine,
+        "engine_check": result.engine_check,
         "duration_seconds": round(result.duration, 3),
         "files": [
             {"name": f.name, "size": f.size, "sha256": f.sha256, "source": f.source.value}

@@ -30,6 +30,13 @@ class RunOutcome:
     elapsed: float = 0.0
 
 
+def workers_phrase(mode: str, workers: int) -> str:
+    """How many worked at once, as a person reads it: browsers, or POs in flight."""
+    if mode == "http":
+        return f"up to {workers} PO(s) at once over HTTP"
+    return f"{workers} browser(s)"
+
+
 def exit_code_for(by_status: Counter[str], pending: Sequence[str], auth_stopped: bool) -> ExitCode:
     """The documented exit code for a run's outcome."""
     if auth_stopped:

@@ -31,7 +31,7 @@ from coupadl.files.space import DISK_FULL, STOP_CODES, output_error
 from coupadl.models import POResult, POTask
 from coupadl.reports.html_report import write_html_report
 from coupadl.reports.json_report import REPORT_NAME, write_report
-from coupadl.reports.outcome import RunOutcome, exit_code_for
+from coupadl.reports.outcome import RunOutcome, exit_code_for, workers_phrase
 from coupadl.runs.executors import Processed, engine_figures, process_tasks, run_mode
 from coupadl.settings import Settings
 from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
@@ -182,8 +182,8 @@ def run_batch(
         state.mark_pending(t.po_number for t in tasks)
         recorder = _Recorder(state, writer, on_result, monitor)
         log.info(
-            "%d POs to process (%d finished earlier, %d invalid rows), %s with %d browser(s)",
-            len(tasks), skipped, len(plan.invalid), mode, workers,
+            "%d POs to process (%d finished earlier, %d invalid rows), %s with %s",
+            len(tasks), skipped, len(plan.invalid), mode, workers_phrase(mode, workers),
         )  # fmt: skip
         if monitor is not None:
             monitor.run_started(total=len(tasks), skipped=skipped, mode=mode, workers=workers)

@@ -19,12 +19,15 @@ from coupadl.coupa.po_numbers import dedupe
 from coupadl.coupa.status import error_for
 from coupadl.coupa.urls import po_id_for_number, po_url
 from coupadl.engine.browser.login import reauthenticator, require_base_profile
+from coupadl.engine.http.checking import AGREED, DISAGREED
+from coupadl.engine.http.traffic import COUNTERS
 from coupadl.engine.spec import BROWSER, HTTP
 from coupadl.errors import BrowserError, PlainHttpRefusedError
-from coupadl.execution.concurrency import LimitChange
+from coupadl.execution.concurrency import LimitChange, limit_for
 from coupadl.execution.inline import InlineState, run_inline
 from coupadl.execution.progress import RunProgress
 from coupadl.execution.threaded import run_threaded
+from coupadl.execution.traffic import TrafficMeter
 from coupadl.models import POResult, POTask, Status
 from coupadl.settings import EngineKind, Settings
 
@@ -165,6 +168,10 @@ def _run_http(
     tasks: Sequence[POTask], settings: Settings, recorder: Recorder, reauth: Reauth
 ) -> Processed:
     """The http engine: many POs at once on threads (the threaded executor)."""
+    limit = limit_for(settings.concurrency, settings.max_concurrency)
+    if recorder.monitor is not None:
+        meter = TrafficMeter(COUNTERS.totals, settings.rate_limit_rps, lambda: limit.value)
+        recorder.monitor.watch_traffic(meter)
     run = run_threaded(
         tasks,
         settings,
@@ -174,6 +181,7 @@ def _run_http(
         HTTP,
         reauth=reauth,
         progress=recorder.monitor,
+        limit=limit,
     )
     return Processed(run.pending, run.auth_stopped, concurrency=run.concurrency)
 
@@ -195,10 +203,15 @@ def run_mode(settings: Settings, n_tasks: int) -> tuple[str, int]:
 
 def engine_figures(results: Sequence[POResult], processed: Processed) -> dict[str, Any]:
     """What report.json says of the engines: POs per engine, those the http engine
-    handed to the browser, and the http engine's concurrency over time."""
+    handed to the browser, the POs ``auto`` also read in the browser to check plain
+    HTTP's reading (and those whose readings differed), and the http engine's
+    concurrency over time."""
     engines = Counter(r.engine for r in results if r.engine)
+    checks = Counter(r.engine_check for r in results if r.engine_check)
     return {
         "engines": dict(engines),
         "fell_back_to_browser": engines.get("browser", 0) if engines.get("http") else 0,
+        "engine_checks": checks[AGREED] + checks[DISAGREED],
+        "engine_disagreements": checks[DISAGREED],
         "concurrency": [asdict(change) for change in processed.concurrency],
     }

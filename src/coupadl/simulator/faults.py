@@ -56,13 +56,19 @@ class Knobs:
     # Share of the POs with attachments whose page lists them only through an inline
     # script (data/script_only.py): no links in the HTML, a browser still sees them all.
     script_attachments_share: float = 0.0
+    # Share of the POs with header files whose page lists all but the last of them in
+    # its HTML (the HTML still looks complete) and adds the last one by script
+    # (data/script_only.py); a script-only page (the share above) stays one.
+    script_extra_share: float = 0.0
     # A tenant that binds sessions to the browser (device-bound sessions, a bot wall):
     # a session cookie counts only on requests a browser makes (Sec-Fetch-Mode header).
     browser_only_sessions: bool = False
 
 
 KNOB_NAMES = tuple(f.name for f in dataclasses.fields(Knobs))
-_PROBABILITIES = frozenset({"error_rate_500", "rate_429", "script_attachments_share"})
+_PROBABILITIES = frozenset(
+    {"error_rate_500", "rate_429", "script_attachments_share", "script_extra_share"}
+)
 FAULT_SCOPES = ("all", "pages", "files")
 _CHOICES = {"fault_scope": FAULT_SCOPES}
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {

@@ -44,6 +44,7 @@ class SimState:
             message=self.store.message,
             fallback=fallback,
             script_share=self.faults.knobs.script_attachments_share,
+            extra_share=self.faults.knobs.script_extra_share,
         )
 
 

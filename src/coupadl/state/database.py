@@ -20,7 +20,10 @@ from coupadl.files.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 SCHEMA_VERSION = 2
 # What each version adds to the one before (version 1 is _SCHEMA without these).
 _MIGRATIONS = {
-    2: ("ALTER TABLE pos ADD COLUMN engine TEXT NOT NULL DEFAULT ''",),
+    2: (
+        "ALTER TABLE pos ADD COLUMN engine TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE pos ADD COLUMN engine_check TEXT NOT NULL DEFAULT ''",
+    ),
 }
 
 _SCHEMA = """

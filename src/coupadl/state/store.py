@@ -34,7 +34,7 @@ PoState = Literal["pending", "running", "finished"]
 _RESULT_FIELDS = (
     "po_number", "status", "error_code", "message", "supplier", "requisition_id", "url",
     "attachments_found", "folder", "attempts", "started_at", "finished_at", "worker",
-    "engine",
+    "engine", "engine_check",
 )  # fmt: skip
 
 
@@ -147,6 +147,7 @@ class RunState:
             result.supplier, result.requisition_id, result.url, result.attachments_found,
             self._stored_folder(result.folder), result.attempts,
             result.started_at, result.finished_at, result.worker, result.engine,
+            result.engine_check,
         )  # fmt: skip
         columns = ", ".join(_RESULT_FIELDS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _RESULT_FIELDS[1:])
@@ -206,6 +207,7 @@ class RunState:
             attempts=row["attempts"],
             worker=row["worker"],
             engine=row["engine"],
+            engine_check=row["engine_check"],
         )
 
     def get(self, po: str) -> POResult | None:

@@ -29,6 +29,7 @@ from coupadl.engine.hosts import redact
 from coupadl.engine.http.answers import MAX_HOPS, host_of, redirect_target, retry_after
 from coupadl.engine.http.client import ACCEPT_ANY, body_timeout
 from coupadl.engine.http.runtime import HttpRuntime
+from coupadl.engine.http.traffic import COUNTERS
 from coupadl.errors import AuthRequiredError, DownloadError, DownloadTimeout
 from coupadl.execution.ratelimit import pause_seconds
 from coupadl.models import Attachment
@@ -168,6 +169,7 @@ def _write_body(
                 if transfer.cancel.is_set():
                     raise DownloadError(f"{name}: abandoned: the PO ended before it")
                 out.write(chunk)
+                COUNTERS.received(len(chunk))
                 transfer.received = response.num_bytes_downloaded
                 if time.monotonic() > deadline:
                     raise DownloadTimeout(

@@ -4,7 +4,9 @@ time with :func:`coupadl.engine.po.process_po` over plain HTTP.
 Handlers are cheap: every one of a process shares the runtime (runtime.py: client,
 politeness, cookies, download threads, fallback browser), so an executor may run many
 in threads. A PO whose page only a browser can read goes to the fallback browser with
-``engine = auto`` and fails with ``E_NEEDS_BROWSER`` with ``engine = http``.
+``engine = auto`` and fails with ``E_NEEDS_BROWSER`` with ``engine = http``. With
+``engine = auto`` some POs' pages are read in the browser too (checking.py); a PO whose
+readings differ goes to the browser, and after two such POs every later one does.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 from coupadl.coupa.po_numbers import display_po
 from coupadl.engine import po
 from coupadl.engine.flow import no_progress
+from coupadl.engine.http.checking import CheckLedger
 from coupadl.engine.http.fetcher import HttpFetcher
-from coupadl.engine.http.records import HttpRecords
+from coupadl.engine.http.records import CheckedRecords, HttpRecords
 from coupadl.engine.http.runtime import HttpRuntime, acquire, release
 from coupadl.engine.http.session import HttpSession
 from coupadl.engine.http.sessioncheck import session_ok
@@ -64,11 +67,29 @@ class HttpHandler:
             release(runtime)
 
     def process(self, task: POTask, progress: ProgressFn = no_progress) -> POResult:
+        started = time.time()
+        checks = self.runtime.checks if self.settings.engine is EngineKind.AUTO else None
+        reason = checks.browser_reason(task.po_number) if checks is not None else None
+        if checks is not None and reason is not None:
+            log.debug("%s goes to the browser: %s", display_po(task.po_number), reason)
+            result = self._in_browser(task, progress)
+            result.engine_check = checks.verdict_of(task.po_number)
+        else:
+            result = self._over_http(task, progress, checks)
+        result.started_at = started
+        result.worker = self.worker_id
+        return result
+
+    def _over_http(
+        self, task: POTask, progress: ProgressFn, checks: CheckLedger | None
+    ) -> POResult:
         runtime = self.runtime
         fetcher = HttpFetcher(runtime)
-        started = time.time()
+        records = HttpRecords(runtime)
+        if checks is not None and checks.choose(task.po_number):
+            records = CheckedRecords(runtime, task.po_number, progress)
         try:
-            result = po.process_po(HttpRecords(runtime), fetcher, task, self.settings, progress)
+            result = po.process_po(records, fetcher, task, self.settings, progress)
             result.engine = ENGINE
         except NeedsBrowserError as exc:
             fetcher.abandon()
@@ -78,8 +99,8 @@ class HttpHandler:
             result.engine = ENGINE
         finally:
             fetcher.abandon()  # an attempt that ended early leaves no download running
-        result.started_at = started
-        result.worker = self.worker_id
+        if isinstance(records, CheckedRecords):
+            result.engine_check = records.verdict
         return result
 
     def _needs_browser(
@@ -96,6 +117,9 @@ class HttpHandler:
             result.engine = ENGINE
             return result
         log.info("%s goes to the browser: %s", po_name, exc.reason)
+        return self._in_browser(task, progress)
+
+    def _in_browser(self, task: POTask, progress: ProgressFn) -> POResult:
         runtime = self.runtime
         try:
             result = runtime.fallback.process(task, runtime.cookies.export, progress)

@@ -13,18 +13,24 @@ host only, then the answer read as the browser engine reads a rendered page
   connection: NetworkError;
 - a page only a browser can read (an unknown layout, attachment lists a script fills
   in, coupa.completeness): NeedsBrowserError.
+
+:class:`CheckedRecords` (``engine = auto``, checking.py) has the fallback browser read
+the PO's page too; readings that differ send the PO to the browser, NeedsBrowserError
+again, before any file is fetched.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from coupadl.coupa.completeness import missing_attachments
 from coupadl.coupa.page import PageInfo, PageKind, parse_page
+from coupadl.coupa.po_numbers import display_po
 from coupadl.coupa.urls import is_sign_in_url
+from coupadl.engine.flow import no_progress
 from coupadl.engine.hosts import redact
 from coupadl.engine.http.answers import (
     MAX_HOPS,
@@ -33,14 +39,18 @@ from coupadl.engine.http.answers import (
     redirect_target,
     retry_after,
 )
+from coupadl.engine.http.checking import AGREED, DISAGREED, compare
 from coupadl.engine.http.runtime import HttpRuntime
 from coupadl.errors import (
     AuthRequiredError,
+    BrowserError,
+    CoupadlError,
     NeedsBrowserError,
     NetworkError,
     PageTimeout,
     RateLimitedError,
 )
+from coupadl.execution.handler import ProgressFn
 from coupadl.execution.ratelimit import pause_seconds
 
 log = logging.getLogger(__name__)
@@ -55,6 +65,58 @@ class HttpRecords:
     def open_record(self, url: str) -> PageInfo:
         response, landed = fetch_page(self.runtime, url)
         return read_answer(self.runtime, response, landed)
+
+
+@dataclass
+class CheckedRecords(HttpRecords):
+    """:class:`HttpRecords` for a PO whose page the fallback browser reads too."""
+
+    po: str = ""
+    progress: ProgressFn = no_progress
+    verdict: str = ""  # what POResult.engine_check says: AGREED, DISAGREED, "" (no check)
+    _unchecked: bool = field(default=True, init=False)  # the first page is the PO's
+
+    def open_record(self, url: str) -> PageInfo:
+        page = super().open_record(url)
+        if not self._unchecked:
+            return page  # a requisition page: only the PO's is compared
+        self._unchecked = False
+        if page.kind is PageKind.SERVER_ERROR:
+            return page  # nothing to compare; the PO is retried, and checked then
+        browser = self._browser_reading(url)
+        if browser is None:
+            return page
+        checks = self.runtime.checks
+        difference = compare(page, browser)
+        if difference is not None:
+            self.verdict = DISAGREED
+            checks.disagreed(self.po, difference)
+            reason = "the browser reads its page otherwise than plain HTTP"
+            raise NeedsBrowserError(f"{redact(url)}: {reason}", reason)
+        self.verdict = AGREED
+        if checks.switched:  # another PO switched the run while this one was checked
+            reason = checks.browser_reason(self.po) or "the run went to the browser"
+            raise NeedsBrowserError(f"{redact(url)}: {reason}", reason)
+        return page
+
+    def _browser_reading(self, url: str) -> PageInfo | None:
+        """The browser's reading of ``url``, or None (logged) when it could not be had:
+        the PO then goes on over plain HTTP, unchecked."""
+        runtime = self.runtime
+        self.progress("checking in the browser")
+        runtime.politeness.wait_turn()  # the browser's page is a request to the tenant too
+        try:
+            return runtime.fallback.read(url, runtime.cookies.export)
+        except CoupadlError as exc:
+            # A page error's message may hold a URL the browser landed on: its code only.
+            detail = exc.message if isinstance(exc, BrowserError) else exc.code
+            log.warning(
+                "%s: the browser could not read its page to check plain HTTP's reading "
+                "(%s); it goes on over plain HTTP, unchecked",
+                display_po(self.po),
+                detail,
+            )
+            return None
 
 
 def fetch_page(runtime: HttpRuntime, url: str) -> tuple[httpx.Response, str]:

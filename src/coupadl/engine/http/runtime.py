@@ -1,6 +1,6 @@
 """What every http handler of one process shares: the client, the politeness (token
-bucket and 429 gate), the session's cookies, the download threads and the fallback
-browser.
+bucket and 429 gate), the session's cookies, the download threads, the fallback
+browser and the run's checks against it (checking.py).
 
 Several handlers run in threads of one process (the threaded executor), each made by
 the factory with the same settings; the first to start creates the runtime, the others
@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from coupadl.engine.hosts import HostPolicy
+from coupadl.engine.http.checking import CheckLedger
 from coupadl.engine.http.client import (
     ACCEPT_HTML,
     FALLBACK_USER_AGENT,
@@ -28,6 +29,7 @@ from coupadl.engine.http.cookies import CookieStore
 from coupadl.engine.http.fallback import FallbackBrowser
 from coupadl.engine.http.politeness import Politeness
 from coupadl.engine.http.session import HttpSession, as_http_session
+from coupadl.engine.http.traffic import COUNTERS
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class HttpRuntime:
             download_threads(settings), thread_name_prefix="coupadl-download"
         )
         self.fallback = FallbackBrowser(settings)
+        self.checks = CheckLedger(settings.auto_check_every)  # used with engine = auto
 
     def send(
         self,
@@ -69,6 +72,7 @@ class HttpRuntime:
             "GET", url, headers=headers, timeout=timeout or httpx.USE_CLIENT_DEFAULT
         )
         response = self.client.send(request, stream=stream)
+        COUNTERS.answered(response.status_code)
         self.cookies.store(url, response.headers.get_list("set-cookie"))
         return response
 

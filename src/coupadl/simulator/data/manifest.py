@@ -11,7 +11,7 @@ from typing import Any
 
 from coupadl.simulator.data.model import Dataset, Kind, PurchaseOrder, SimFile
 from coupadl.simulator.data.saved_names import name_key
-from coupadl.simulator.data.script_only import script_only
+from coupadl.simulator.data.script_only import script_extra, script_only
 
 FALLBACKS = ("never", "no_attachments", "no_pdf")
 DEFAULT_FALLBACK = "no_pdf"
@@ -79,6 +79,7 @@ def build_manifest(
     message: Callable[[SimFile], dict[str, Any] | None] = lambda sim: None,
     fallback: str | None = None,
     script_share: float = 0.0,
+    extra_share: float = 0.0,
 ) -> dict[str, Any]:
     """The truth the tool's output is checked against (docs/architecture.md).
 
@@ -86,7 +87,9 @@ def build_manifest(
     entry then has a ``message``, which :mod:`coupadl.simulator.check` checks the
     PDF made from it and the file saved out of it against. ``script_share`` is the
     ``script_attachments_share`` knob: a PO whose page lists its files only through
-    a script says so in ``script_attachments`` (its files are listed all the same)."""
+    a script says so in ``script_attachments`` (its files are listed all the same);
+    ``extra_share`` is ``script_extra_share``: a PO whose page adds its last header
+    file by script says so in ``script_extra`` (that file is listed too)."""
     fallback = fallback or DEFAULT_FALLBACK
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown requisition fallback {fallback!r}; use one of {FALLBACKS}")
@@ -116,6 +119,7 @@ def build_manifest(
             "folder": f"{po.supplier_folder}/PO{number}_{status}" if files else None,
             "requisition": po.requisition_id,
             "script_attachments": script_only(dataset.seed, po, script_share),
+            "script_extra": script_extra(dataset.seed, po, extra_share, script_share),
             "files": files,
         }
     return {

@@ -10,7 +10,7 @@ from coupadl.simulator.data.model import Dataset, PurchaseOrder, Requisition
 from coupadl.simulator.pages.attachments import comments_section, header_attachments
 from coupadl.simulator.pages.filler import Filler, target_size
 from coupadl.simulator.pages.layout import PageContext, esc, layout
-from coupadl.simulator.pages.scripted import fill_script
+from coupadl.simulator.pages.scripted import extra_script, fill_script
 
 
 def _field(label: str, value_html: str) -> str:
@@ -35,12 +35,21 @@ def _po_total(po: PurchaseOrder) -> str:
 
 
 def render_po(
-    po: PurchaseOrder, ctx: PageContext, filler: Filler, *, scripted: bool = False
+    po: PurchaseOrder,
+    ctx: PageContext,
+    filler: Filler,
+    *,
+    scripted: bool = False,
+    extra: bool = False,
 ) -> str:
     """The PO page (``/order_headers/{id}``) of a visible PO; ``scripted``: its
-    attachments only through an inline script (``pages/scripted.py``)."""
+    attachments only through an inline script, ``extra``: its last header file only
+    through one (``pages/scripted.py``)."""
     block, first_comment = 2 * po.index + 1, 1000 * po.index + 1
     fill = fill_script(po.attachments, ctx.base, block, first_comment) if scripted else ""
+    header = po.attachments.header
+    if extra and header and not scripted:
+        header, fill = header[:-1], extra_script(header[-1], ctx.base, block)
     if po.requisition_id:
         ref = esc(po.requisition_id)
         requisition = (
@@ -69,7 +78,7 @@ def render_po(
         + _field("Requisition", requisition)
         + _field("Buyer", f"<span>{esc(po.buyer)}</span>")
         + _field("Total", f"<span>{esc(_po_total(po))}</span>")
-        + header_attachments(po.attachments.header, ctx.base, block, scripted=scripted)
+        + header_attachments(header, ctx.base, block, scripted=scripted)
         + "</div>"
         '<section id="supplier"><h3 class="section_title">Supplier</h3>'
         f'<span title="{esc(po.supplier_title)}" class="supplier-name s-coupaSimpleTooltip"> '

@@ -1,4 +1,5 @@
-"""The inline script of a page that lists its attachments only through a script.
+"""The inline scripts of a page that lists its attachments only through a script, and
+of one that adds its last header file by script (:func:`extra_script`).
 
 Pages that React renders get their attachment lists filled in the browser; the HTML
 a client without a browser reads has none. Here the page keeps the lists, empty,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 
-from coupadl.simulator.data.model import Attachments
+from coupadl.simulator.data.model import Attachments, SimFile
 from coupadl.simulator.pages.attachments import (
     comment_items,
     comment_list_selector,
@@ -52,3 +53,25 @@ def fill_script(attachments: Attachments, base: str, block: int, first_id: int) 
         return ""
     # Selectors and base64 hold no "<", so the JSON cannot end the script early.
     return f'<script id="attachment-fill">{_FILL % json.dumps(parts)}</script>'
+
+
+# Takes the header list's "None" item out (the HTML's list shows one when it holds no
+# file) and appends the decoded item: the DOM is then the plain page's.
+_EXTRA = (
+    "(function (selector, item) {"
+    " var list = document.querySelector(selector);"
+    " if (!list) { return; }"
+    " var none = list.querySelector('li.none');"
+    " if (none) { none.remove(); }"
+    " var bytes = Uint8Array.from(atob(item), function (c) { return c.charCodeAt(0); });"
+    " list.insertAdjacentHTML('beforeend', new TextDecoder().decode(bytes));"
+    " })(%s, %s);"
+)
+
+
+def extra_script(last: SimFile, base: str, block: int) -> str:
+    """The ``<script>`` that adds ``last`` to the header list of ``header_attachments(
+    ..., block)`` made without it (its URL is not in the HTML's text, as base64)."""
+    selector = json.dumps(header_list_selector(block))
+    item = json.dumps(_b64(header_items((last,), base)))
+    return f'<script id="attachment-extra">{_EXTRA % (selector, item)}</script>'

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from coupadl.simulator.data.model import Kind
-from coupadl.simulator.data.script_only import script_only
+from coupadl.simulator.data.script_only import script_extra, script_only
 from coupadl.simulator.pages.documents import (
     render_po,
     render_po_list,
@@ -58,9 +58,11 @@ async def po_page(request: Request) -> Response:
     if po.kind is Kind.NOT_FOUND:
         return not_found(request, po.lang)
     assert state.filler is not None
-    share = state.faults.knobs.script_attachments_share
-    scripted = script_only(state.dataset.seed, po, share)
-    return HTMLResponse(render_po(po, page_context(request), state.filler, scripted=scripted))
+    knobs, seed = state.faults.knobs, state.dataset.seed
+    scripted = script_only(seed, po, knobs.script_attachments_share)
+    extra = script_extra(seed, po, knobs.script_extra_share, knobs.script_attachments_share)
+    html = render_po(po, page_context(request), state.filler, scripted=scripted, extra=extra)
+    return HTMLResponse(html)
 
 
 @signed_in(page=True)
