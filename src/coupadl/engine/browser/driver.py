@@ -8,6 +8,7 @@ ourselves (configuration first, then well-known names and locations) and set
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
@@ -16,10 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+import websocket
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chromium.options import ChromiumOptions
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
+from selenium.webdriver.remote.remote_connection import RemoteConnection
+from urllib3.util.retry import Retry
 
 from coupadl.errors import BrowserError, ProfileLockedError
 from coupadl.settings import BrowserKind, Settings
@@ -54,6 +58,12 @@ _DRIVER_NAMES: dict[BrowserKind, tuple[str, ...]] = {
 }
 # Chromium's exit code when another browser holds the user-data-dir.
 _PROFILE_IN_USE_HINTS = ("user data directory is already in use", "exit code 21")
+# How much longer than page_timeout any WebDriver command may take before the browser is
+# given up on. Commands that wait for a page are bounded by page_timeout in chromedriver;
+# downloads are watched in the file system, not through WebDriver; every other command
+# answers at once, except the dry run's file-size script (its script timeout is 15 s)
+# and quit (the browser closing its windows).
+COMMAND_MARGIN = 20.0
 
 
 def _first_existing(names: tuple[str, ...], paths: tuple[str, ...]) -> Path | None:
@@ -187,3 +197,69 @@ def start_driver(settings: Settings, profile_dir: Path, download_dir: Path) -> C
         raise BrowserError(
             f"Could not start {settings.browser.value}: {text.strip()[:500]}"
         ) from exc
+
+
+def command_timeout(settings: Settings) -> float:
+    """Seconds any one WebDriver command may take: ``page_timeout`` plus a margin."""
+    return settings.page_timeout + COMMAND_MARGIN
+
+
+def bound_commands(driver: ChromiumDriver, seconds: float) -> None:
+    """Make every WebDriver command of ``driver`` fail (urllib3 ``ReadTimeoutError``)
+    when chromedriver has not answered within ``seconds``, with no second try.
+
+    Selenium waits 120 s for each answer (ChromiumRemoteConnection's ClientConfig), and
+    urllib3's default Retry asks a GET again up to three times after a read timeout: a
+    chromedriver stuck on a navigation held a worker for 4 x 120 s. ``client_config``
+    is public and read by every request. The retries are not: Selenium 4.51 builds its
+    urllib3 PoolManager in RemoteConnection.__init__, before anyone can pass arguments,
+    and keeps it in the private ``_conn``. Its ``connection_pool_kw`` (urllib3's) is
+    what each new connection pool is made with; ``clear()`` drops the pools made so far.
+    """
+    executor = driver.command_executor
+    if not isinstance(executor, RemoteConnection):  # only a URL when given one
+        log.warning("WebDriver commands are not bounded: no connection object to set")
+        return
+    executor.client_config.timeout = seconds
+    manager = getattr(executor, "_conn", None)
+    pool_kw = getattr(manager, "connection_pool_kw", None)
+    if manager is None or not isinstance(pool_kw, dict):
+        log.warning(
+            "cannot turn off urllib3's retries of WebDriver commands (this Selenium has no "
+            "connection manager where 4.51 had one): a hung command may be asked again"
+        )
+        return
+    # A refused connection (the driver gone) may be tried again; a read that timed out
+    # is not: the driver is still busy with the command it did not answer.
+    pool_kw["retries"] = Retry(total=2, read=False)
+    manager.clear()
+
+
+def stop_page_loading(address: str, target: str, timeout: float = 5.0) -> bool:
+    """``Page.stopLoading`` in tab ``target`` over a DevTools connection of its own.
+
+    chromedriver runs one command at a time: while it is stuck on a navigation, its own
+    ``execute_cdp_cmd`` waits behind it (measured: 23 s, until the page came). A second
+    DevTools client is answered at once, and the stuck navigation then ends as a page
+    timeout. A WebDriver window handle is the tab's DevTools target id. False (logged)
+    when the tab cannot be reached or refuses.
+    """
+    try:
+        ws = websocket.create_connection(
+            f"ws://{address}/devtools/page/{target}", timeout=timeout, suppress_origin=True
+        )
+        try:
+            ws.send(json.dumps({"id": 1, "method": "Page.stopLoading", "params": {}}))
+            while True:  # events may come first
+                answer = json.loads(ws.recv())
+                if answer.get("id") == 1:
+                    break
+        finally:
+            ws.close()
+    except (OSError, ValueError, websocket.WebSocketException) as exc:
+        log.warning("could not stop the page loading over DevTools: %s", exc)
+        return False
+    if "error" in answer:
+        log.warning("the browser refused to stop the page loading: %s", answer["error"])
+        return False
+    return True

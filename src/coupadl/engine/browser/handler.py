@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import urllib3
 from selenium.common.exceptions import WebDriverException
 
 from coupadl.coupa.po_numbers import display_po
@@ -62,10 +63,8 @@ class BrowserHandler:
         result.worker, result.engine = self.worker_id, "browser"
         # A crashed tab leaves a live browser that fails every PO: replace it too.
         if result.error_code == "E_BROWSER" and not self.session.is_usable():
-            raise BrowserError(
-                f"{self.worker_id}: the browser died or its tabs crashed while on "
-                f"{display_po(task.po_number)}"
-            )
+            what = self.session.hung or "the browser died or its tabs crashed"
+            raise BrowserError(f"{self.worker_id}: {what} while on {display_po(task.po_number)}")
         return result
 
     def close(self) -> None:
@@ -109,7 +108,7 @@ class BrowserHandler:
                     landed,
                 )
                 landed = self.session.open(base + "/")
-        except (PageTimeout, WebDriverException) as exc:
+        except (PageTimeout, WebDriverException, urllib3.exceptions.HTTPError) as exc:
             log.warning("%s: could not check the sign-in state: %s", self.worker_id, exc)
             return False
         return not is_sign_in_url(landed, base)

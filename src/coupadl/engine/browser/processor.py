@@ -5,7 +5,8 @@ over the browser: :class:`BrowserRecords` reads Coupa's pages once they have ren
 :class:`BrowserFetcher` lets the browser download each file into its staging folder
 (CDP download folders). It returns a plain :class:`~coupadl.models.POResult` for
 everything a PO can do wrong; a browser or driver that stopped answering is a failed,
-retryable result with ``E_BROWSER`` (the handler then checks whether to replace it).
+retryable result with ``E_BROWSER`` (the handler then checks whether to replace it). A
+driver that left a command unanswered for ``command_timeout`` s is always replaced.
 """
 
 from __future__ import annotations
@@ -51,7 +52,12 @@ def process_po(
                 progress,
             )
     except _BROWSER_LOST as exc:
-        detail = exc.msg if isinstance(exc, WebDriverException) else f"lost the driver: {exc}"
+        if session.hung is not None:  # the driver left a command unanswered (session.py)
+            detail = session.hung
+        elif isinstance(exc, WebDriverException):
+            detail = str(exc.msg)
+        else:
+            detail = f"lost the driver: {exc}"
         result = po.new_result(task, settings)
         result.started_at = started
         po.set_status(result, Status.FAILED, detail=f"browser error: {detail}", transient=True)

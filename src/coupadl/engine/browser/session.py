@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
+import urllib3
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from coupadl.engine.browser.driver import start_driver
+from coupadl.engine.browser.driver import (
+    bound_commands,
+    command_timeout,
+    start_driver,
+    stop_page_loading,
+)
 from coupadl.engine.browser.hostguard import HostGuard, debugger_address
 from coupadl.engine.hosts import HostPolicy
 from coupadl.errors import BrowserError, DownloadError, PageTimeout
@@ -55,6 +62,9 @@ return [document.contentType || '', text || ''];
 """
 
 _HEADER_SOURCES = {AttachmentSource.HEADER, AttachmentSource.REQUISITION_HEADER}
+# Seconds past page_timeout before a navigation chromedriver has not ended is stopped
+# (chromedriver's own timeout answers within a few hundredths of a second).
+_STOP_GRACE = 2.0
 
 
 # The browser engine's session: every cookie of the browser, as CDP gives them.
@@ -78,21 +88,29 @@ class BrowserSession:
         self._keeper: str | None = None
         self._work_tab: str | None = None
         self._tab_uses = 0
+        self._devtools: str | None = None  # the browser's DevTools host:port
+        self.command_timeout = command_timeout(settings)
+        # Why the driver is no longer asked anything (a command it never answered), or None.
+        self.hung: str | None = None
 
     # --- life cycle -----------------------------------------------------------------
     def start(self) -> None:
         """Start the browser. The first tab stays open as a keeper between POs."""
         default_dir = Path(tempfile.gettempdir())
         self._driver = start_driver(self.settings, self.profile_dir, default_dir)
+        bound_commands(self._driver, self.command_timeout)
         self._driver.set_page_load_timeout(self.settings.page_timeout)
         self._keeper = self._driver.current_window_handle
-        if self._policy is not None:
-            address = debugger_address(dict(self._driver.capabilities))
-            if address is None:
-                log.warning("the browser names no DevTools address: redirects are not checked")
-            else:
-                self._guard = HostGuard(self._policy, address)
-                self._guard.start()
+        self._devtools = debugger_address(dict(self._driver.capabilities))
+        if self._devtools is None:
+            log.warning(
+                "the browser names no DevTools address: redirects are not checked, and a "
+                "page stuck loading ends only with the %.0f s command timeout",
+                self.command_timeout,
+            )
+        elif self._policy is not None:
+            self._guard = HostGuard(self._policy, self._devtools)
+            self._guard.start()
         log.debug("browser started on %s (pids %s)", self.profile_dir, self.pids())
 
     def close(self) -> None:
@@ -103,10 +121,16 @@ class BrowserSession:
         if self._guard is not None:
             self._guard.close()
             self._guard = None
-        try:
-            self._driver.quit()
-        except WebDriverException as exc:
-            log.warning("browser did not quit cleanly (%s); killing its processes", exc.msg)
+        if self.hung is not None:
+            # Its driver would answer quit no sooner than the command it is stuck on.
+            log.warning("not asking the hung driver to quit; killing the browser's processes")
+        else:
+            try:
+                self._driver.quit()
+            except WebDriverException as exc:
+                log.warning("browser did not quit cleanly (%s); killing its processes", exc.msg)
+            except urllib3.exceptions.HTTPError as exc:
+                log.warning("browser did not answer quit (%s); killing its processes", exc)
         self._driver = None
         for pid in pids:
             try:
@@ -141,9 +165,12 @@ class BrowserSession:
             return []
 
     def is_alive(self) -> bool:
+        if self.hung is not None:
+            return False
         try:
-            _ = self.driver.window_handles
-        except (WebDriverException, BrowserError):
+            with self._watch_commands():
+                _ = self.driver.window_handles
+        except (WebDriverException, BrowserError, urllib3.exceptions.HTTPError):
             return False
         return True
 
@@ -151,15 +178,36 @@ class BrowserSession:
         """True when the keeper tab still runs a script (and is now the current tab).
 
         A browser whose renderers crashed (killed, or out of memory) is alive but answers
-        every command with "tab crashed": only a new browser helps then.
+        every command with "tab crashed": only a new browser helps then. So does one
+        whose driver left a command unanswered (:attr:`hung`): it is not asked again.
         """
+        if self.hung is not None:
+            log.warning("the browser is given up: %s", self.hung)
+            return False
         try:
-            self.driver.switch_to.window(self._keeper or "")
-            self.driver.execute_script("return 1")
-        except (WebDriverException, BrowserError) as exc:
+            with self._watch_commands():
+                self.driver.switch_to.window(self._keeper or "")
+                self.driver.execute_script("return 1")
+        except (WebDriverException, BrowserError, urllib3.exceptions.HTTPError) as exc:
             log.warning("the browser no longer runs scripts: %s", exc)
             return False
         return True
+
+    @contextmanager
+    def _watch_commands(self) -> Iterator[None]:
+        """Give the browser up when its driver leaves a command unanswered for
+        ``command_timeout`` s: it is still busy with that command and would hold every
+        later one (quit included) as long."""
+        try:
+            yield
+        except urllib3.exceptions.TimeoutError as exc:
+            if self.hung is None:
+                self.hung = (
+                    f"the browser did not answer a WebDriver command within "
+                    f"{self.command_timeout:.0f} s"
+                )
+                log.warning("%s (%s): giving this browser up", self.hung, exc)
+            raise
 
     # --- pages ----------------------------------------------------------------------
     @contextmanager
@@ -170,31 +218,39 @@ class BrowserSession:
         memory without paying a renderer start per PO), and is replaced at once after
         an error, so a broken page never carries over to the next PO.
         """
+        if self.hung is not None:
+            raise BrowserError(self.hung)
         driver = self.driver
-        if self._work_tab is None:
-            driver.switch_to.new_window("tab")
-            self._work_tab, self._tab_uses = driver.current_window_handle, 0
-        else:
-            driver.switch_to.window(self._work_tab)
+        with self._watch_commands():
+            if self._work_tab is None:
+                driver.switch_to.new_window("tab")
+                self._work_tab, self._tab_uses = driver.current_window_handle, 0
+            else:
+                driver.switch_to.window(self._work_tab)
         self._tab_uses += 1
         finished = False
         try:
-            yield
+            with self._watch_commands():
+                yield
             finished = True
         finally:
             worn_out = self._tab_uses >= self.settings.fresh_tab_every
-            self._close_tabs(keep_work=finished and not worn_out)
+            if self.hung is None:
+                self._close_tabs(keep_work=finished and not worn_out)
+            else:
+                self._work_tab = None  # the browser is closed, not its tabs
 
     def _close_tabs(self, keep_work: bool) -> None:
         """Close every tab but the keeper (and the work tab, if kept): popups included."""
         driver = self.driver
         try:
-            for handle in driver.window_handles:
-                if handle == self._keeper or (keep_work and handle == self._work_tab):
-                    continue
-                driver.switch_to.window(handle)
-                driver.close()
-            driver.switch_to.window((self._work_tab if keep_work else self._keeper) or "")
+            with self._watch_commands():
+                for handle in driver.window_handles:
+                    if handle == self._keeper or (keep_work and handle == self._work_tab):
+                        continue
+                    driver.switch_to.window(handle)
+                    driver.close()
+                driver.switch_to.window((self._work_tab if keep_work else self._keeper) or "")
         except WebDriverException as exc:
             log.warning("could not close a tab: %s", exc.msg)
         if not keep_work:
@@ -204,13 +260,55 @@ class BrowserSession:
         """Navigate and wait until the DOM is parsed; return the URL we ended on."""
         if self._guard is not None:
             self._guard.disarm()  # a navigation may pass an SSO host; downloads may not
-        try:
-            self.driver.get(url)
-        except TimeoutException as exc:
-            raise PageTimeout(
-                f"the page did not load within {self.settings.page_timeout:.0f} s"
-            ) from exc
+        with self._stop_if_stuck():
+            try:
+                self.driver.get(url)
+            except TimeoutException as exc:
+                raise PageTimeout(
+                    f"the page did not load within {self.settings.page_timeout:.0f} s"
+                ) from exc
         return self.driver.current_url
+
+    @contextmanager
+    def _stop_if_stuck(self) -> Iterator[None]:
+        """Stop the tab loading (over DevTools) when chromedriver has not ended the
+        navigation soon after ``page_timeout``.
+
+        It does not always end it. When the page before fires its load event (its late
+        scripts done) while the navigation waits for the server, chromedriver asks the
+        tab for its state, Chromium holds that question until the navigation commits,
+        and chromedriver waits for the answer past its own timeout: as long as the
+        server takes (measured: 600 s), every later command waiting behind it. Stopped,
+        the navigation ends at once as a page timeout and the tab is usable again.
+        """
+        address = self._devtools
+        if address is None:
+            yield
+            return
+        target = self.driver.current_window_handle
+        timer = threading.Timer(
+            self.settings.page_timeout + _STOP_GRACE, self._stop_stuck_load, (address, target)
+        )
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            timer.join()  # a stop under way must not reach the next navigation
+
+    def _stop_stuck_load(self, address: str, target: str) -> None:
+        log.warning(
+            "chromedriver did not end a page load at page_timeout (%.0f s); stopping it "
+            "over DevTools",
+            self.settings.page_timeout,
+        )
+        if not stop_page_loading(address, target):
+            log.warning(
+                "the page load goes on: the %.0f s command timeout ends it, and the browser "
+                "is then replaced",
+                self.command_timeout,
+            )
 
     def wait_for(self, css: str, timeout: float) -> bool:
         """Wait until ``css`` matches something; False (logged) when it never does."""
@@ -271,7 +369,8 @@ class BrowserSession:
     # --- cookies --------------------------------------------------------------------
     def export_cookies(self) -> Cookies:
         """Every cookie of the browser (CDP), e.g. to sign in another session."""
-        result = self.driver.execute_cdp_cmd("Network.getAllCookies", {})
+        with self._watch_commands():
+            result = self.driver.execute_cdp_cmd("Network.getAllCookies", {})
         return list(result.get("cookies", []))
 
     def import_cookies(self, cookies: Cookies) -> None:
@@ -281,4 +380,5 @@ class BrowserSession:
         for cookie in clean:
             if cookie.get("expires", 0) <= 0:
                 cookie.pop("expires", None)  # a session cookie: CDP rejects -1
-        self.driver.execute_cdp_cmd("Network.setCookies", {"cookies": clean})
+        with self._watch_commands():
+            self.driver.execute_cdp_cmd("Network.setCookies", {"cookies": clean})
