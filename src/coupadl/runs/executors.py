@@ -187,8 +187,9 @@ def _run_http(
 
 
 def concurrency_cap(settings: Settings, n_tasks: int) -> int:
-    """The most POs the http engine has in flight in this run."""
-    cap = settings.max_concurrency if settings.concurrency == "auto" else int(settings.concurrency)
+    """The most POs the http engine has in flight in this run (the executor's rule:
+    its limit's cap, at most one per task)."""
+    cap = limit_for(settings.concurrency, settings.max_concurrency).cap
     return max(1, min(cap, n_tasks))
 
 
