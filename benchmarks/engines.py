@@ -13,15 +13,20 @@ http engine's cost over N POs.
 2. Rate limited: the simulator limits the tenant to 25 requests/s, burst 20, and the
    client's limit is the same; the achieved rate comes from the simulator's own
    per-second counts (``/__sim__/stats``, read every few seconds: it keeps 120 s).
+   ``--parts api`` runs the REST API engine the same way (its own section).
 3. ``--scale N`` (e.g. 10000; it takes a while): N POs, no latency, unlimited
    bandwidth; this process's RSS after the first block of 1,000 POs and after all, and
    the time of the first and of the last 1,000 POs.
+4. ``--realistic N`` (e.g. 2000): N POs on the realistic profile with coupadl's default
+   settings, as a user would run them (``engines_realistic.py``).
 
     .venv/bin/python benchmarks/engines.py --pos 60 --rounds 2      # writes docs/benchmarks.md
     .venv/bin/python benchmarks/engines.py --parts none --scale 10000
+    .venv/bin/python benchmarks/engines.py --parts none --realistic 2000
     .venv/bin/python benchmarks/engines.py --pos 12 --rounds 1 --limited-pos 60 --no-write
 
-Each part writes its own section of docs/benchmarks.md (``engines``, ``http-scale``).
+Each part writes its own section of docs/benchmarks.md (``engines``, ``http-scale``,
+``http-realistic``).
 """
 
 from __future__ import annotations
@@ -39,18 +44,26 @@ from typing import Any
 
 from docsection import DOC, markers, write_section
 from engine_figures import RateFigures, achieved_rate, merge_seconds
-from engines_report import render_engines
+from engines_realistic import render_realistic, run_realistic
+from engines_report import render_api_limited, render_engines
 from engines_scale import render_scale, run_scale
 from measure import Figures, Run, run_once
 from simrun import Simulator, chromium_version, load_now, signed_in_base, simulator, write_input
 
-from coupadl.simulator.check import compare_with_manifest
-
 SECTION = markers("engines", "benchmarks/engines.py")
 SCALE_SECTION = markers("http-scale", "benchmarks/engines.py")
+REALISTIC_SECTION = markers("http-realistic", "benchmarks/engines.py")
+API_SECTION = markers("api-limited", "benchmarks/engines.py")
 LABELS = ("1 browser", "4 browsers", "http")
 LIMIT_RPS, LIMIT_BURST = 25, 20
 STATS_EVERY = 10.0  # seconds; the simulator keeps its per-second counts for 120
+
+
+def _mismatches(out: Path, manifest: dict[str, Any], api_extras: bool = False) -> int:
+    # Imported here: the simulator's modules would count in the --scale run's memory.
+    from coupadl.simulator.check import compare_with_manifest
+
+    return len(compare_with_manifest(out, manifest, api_extras=api_extras))
 
 
 def _engine_settings(label: str) -> dict[str, Any]:
@@ -75,7 +88,7 @@ def side_by_side(args: argparse.Namespace, work: Path) -> list[dict[str, Figures
                     label,
                     {**base, **_engine_settings(label), "out": out},
                     input_path,
-                    lambda out: len(compare_with_manifest(out, manifest)),
+                    lambda out: _mismatches(out, manifest),
                     sim.pid,
                     trees=label != "http",  # no browsers to sample; it costs our CPU
                     load=load_now(),
@@ -115,21 +128,34 @@ class Limited:
     concurrency: list[dict[str, Any]] = field(default_factory=list)
 
 
-def rate_limited(args: argparse.Namespace, work: Path) -> Limited:
-    """The http engine against a tenant limited to 25 requests/s, with the same limit."""
+def _client(sim: Simulator, manifest: dict[str, Any], engine: str, work: Path) -> dict[str, Any]:
+    """How the limited run's client reaches the tenant: the signed-in profile (http) or
+    the simulator's OAuth client (api)."""
+    credentials = manifest["credentials"]
+    if engine == "api":
+        return {"base_url": sim.base_url, "api_client_id": credentials["api_client_id"],
+                "api_client_secret": credentials["api_client_secret"]}  # fmt: skip
+    return signed_in_base(sim, credentials, work)
+
+
+def rate_limited(args: argparse.Namespace, work: Path, engine: str = "http") -> Limited:
+    """``engine`` (http or api) against a tenant limited to 25 requests/s, with the same
+    limit."""
     flags = ["--rate-limit-rps", str(LIMIT_RPS), "--rate-limit-burst", str(LIMIT_BURST),
              "--page-latency", str(args.limited_latency)]  # fmt: skip
+    work = work / f"limited-{engine}"
+    work.mkdir(parents=True, exist_ok=True)
     with simulator(args.limited_pos, args.seed, flags) as sim:
         manifest = sim.manifest()
-        base = signed_in_base(sim, manifest["credentials"], work / "limited")
-        input_path = write_input(work / "limited" / "input.csv", list(manifest["pos"]))
-        out = work / "limited" / "out"
-        settings = {**base, "out": out, "engine": "http", "concurrency": args.limited_concurrency,
+        base = _client(sim, manifest, engine, work)
+        input_path = write_input(work / "input.csv", list(manifest["pos"]))
+        out = work / "out"
+        settings = {**base, "out": out, "engine": engine, "concurrency": args.limited_concurrency,
                     "rate_limit_rps": LIMIT_RPS, "rate_limit_burst": LIMIT_BURST}  # fmt: skip
         run = Run(
-            "http, rate limited", settings, input_path,
-            lambda out: len(compare_with_manifest(out, manifest)), sim.pid, trees=False,
-            load=load_now(),
+            f"{engine}, rate limited", settings, input_path,
+            lambda out: _mismatches(out, manifest, api_extras=engine == "api"), sim.pid,
+            trees=False, load=load_now(),
         )  # fmt: skip
         sim.reset_stats()  # the sign-in's requests are not the run's
         poller = RatePoller(sim)
@@ -160,26 +186,37 @@ def main() -> None:
     parser.add_argument("--limited-latency", type=float, default=0.0)
     parser.add_argument("--limited-concurrency", default="auto")
     parser.add_argument(
-        "--parts", default="side,limited", help="Comma-separated: side, limited; or none"
+        "--parts", default="side,limited,api", help="Comma-separated: side, limited, api; or none"
     )
     parser.add_argument("--scale", type=int, default=0, help="Also the N-PO http run (10000)")
+    parser.add_argument(
+        "--realistic", type=int, default=0, help="Also N POs with the defaults (2000)"
+    )
     parser.add_argument("--no-write", action="store_true", help="Do not write docs/benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="Keep the output folders in /tmp")
     args = parser.parse_args()
     parts = {p for p in args.parts.split(",") if p and p != "none"}
-    if not parts <= {"side", "limited"} or args.rounds < 1:
-        parser.error("--parts takes side, limited or none; --rounds >= 1")
+    if not parts <= {"side", "limited", "api"} or args.rounds < 1:
+        parser.error("--parts takes side, limited, api or none; --rounds >= 1")
     command = "python benchmarks/engines.py " + " ".join(sys.argv[1:])
     work = Path(tempfile.mkdtemp(prefix="coupadl-engines-"))
     header = {"date": date.today().isoformat(), "chromium": chromium_version(), "command": command}
     try:
-        if parts:
+        if parts & {"side", "limited"}:
             rounds = side_by_side(args, work) if "side" in parts else []
             limited = rate_limited(args, work) if "limited" in parts else None
             _emit(SECTION, render_engines(rounds, limited, args, header), args.no_write)
+        if "api" in parts:
+            api = rate_limited(args, work, "api")
+            _emit(API_SECTION, render_api_limited(api, args, header), args.no_write)
         if args.scale:
             scale = run_scale(args.scale, args.seed, work / "scale")
             _emit(SCALE_SECTION, render_scale(scale, header), args.no_write)
+        if args.realistic:
+            realistic = run_realistic(
+                args.realistic, args.seed, args.latency, args.bandwidth, work / "realistic"
+            )
+            _emit(REALISTIC_SECTION, render_realistic(realistic, header), args.no_write)
     finally:
         if not args.keep:  # the --scale 10000 output alone is about 3 GB
             shutil.rmtree(work, ignore_errors=True)

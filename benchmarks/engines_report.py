@@ -77,13 +77,7 @@ def _targets(rounds: Rounds, limited: Limited | None) -> list[Target]:
         rows.append(_target("peak RSS of this process in the http runs (MB)", f"{rss:.0f}", rss,
                             RSS_MB, False))  # fmt: skip
     if limited is not None:
-        share = limited.rate.served / 25
-        t = limited.totals
-        share_429 = t["errors_429_total"] / max(1, t["requests_total"])
-        rows.append(_target("rate limited: requests/s served, share of 25", f"{share:.1%}",
-                            share, RATE_SHARE, True))  # fmt: skip
-        rows.append(_target("rate limited: 429s, share of requests", f"{share_429:.2%}",
-                            share_429, SHARE_429, False))  # fmt: skip
+        rows += _limit_targets(limited, "rate limited")
     return rows
 
 
@@ -109,6 +103,37 @@ def _limited_text(limited: Limited, concurrency: str) -> list[str]:
         f"{f.own_cpu_per_po:.4f} s per PO.",
         "",
     ]
+
+
+def _limit_targets(limited: Limited, engine: str) -> list[Target]:
+    share = limited.rate.served / 25
+    t = limited.totals
+    share_429 = t["errors_429_total"] / max(1, t["requests_total"])
+    return [
+        _target(f"{engine}: requests/s served, share of 25", f"{share:.1%}", share,
+                RATE_SHARE, True),
+        _target(f"{engine}: 429s, share of requests", f"{share_429:.2%}", share_429,
+                SHARE_429, False),
+    ]  # fmt: skip
+
+
+def render_api_limited(limited: Limited, args: argparse.Namespace, header: dict[str, Any]) -> str:
+    """The REST API engine against the limited tenant (``--parts api``)."""
+    lines = [
+        "## The REST API engine under the tenant's rate limit",
+        "",
+        f"Written by `benchmarks/engines.py`, {header['date']}. Command: `{header['command']}`",
+        "",
+        f"Machine: {machine()}. `engine api`, the simulator's OAuth client; every API call, "
+        "the token request and every file download count toward the limit.",
+        "",
+        "| target | measured | wanted | |",
+        "| --- | --- | --- | --- |",
+        *(f"| {a} | {m} | {w} | {v} |" for a, m, w, v in _limit_targets(limited, "api")),
+        "",
+        *_limited_text(limited, args.limited_concurrency)[2:],
+    ]
+    return "\n".join(lines)
 
 
 def render_engines(

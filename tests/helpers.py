@@ -111,3 +111,20 @@ def record_session_tokens(server: Any) -> list[str]:
     sessions.issue = recording_issue
     server.issued = issued
     return issued
+
+
+def record_api_tokens(server: Any) -> list[str]:
+    """Make ``server`` (a SimulatorServer) keep every REST API token it grants, for a
+    secrets check; returns the list it fills (also ``server.api_issued``)."""
+    tokens = server.app.state.api.tokens
+    grant = tokens.grant
+    issued: list[str] = []
+
+    def recording_grant(*args: Any, **kwargs: Any) -> Any:
+        answer = grant(*args, **kwargs)
+        issued.append(answer.token)
+        return answer
+
+    tokens.grant = recording_grant
+    server.api_issued = issued
+    return issued

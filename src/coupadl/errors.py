@@ -75,6 +75,10 @@ SUGGESTED_ACTIONS: dict[str, str] = {
         "check your network, VPN and proxy ('coupadl doctor'), or for a TLS error set "
         "ca_bundle to your company's root certificate."
     ),
+    "E_API_SCOPE": (
+        "Ask your Coupa administrator to grant the OAuth client the scope the message "
+        "names (Setup > Integrations > OAuth2/OpenID Connect Clients), then re-run."
+    ),
     "E_NEEDS_BROWSER": (
         "This PO's page lists its attachments only in a browser: re-run with "
         "--engine auto (a browser reads such POs) or --engine browser."
@@ -212,6 +216,21 @@ class NeedsBrowserError(CoupadlError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class ApiScopeError(ConfigError):
+    """The Coupa API's OAuth client lacks a scope the run needs (the message names it):
+    the run stops before any PO is marked."""
+
+    code = "E_API_SCOPE"
+
+
+class ApiPagingError(CoupadlError):
+    """The Coupa API answered a later page of a list with POs it had already sent (it
+    seems to ignore ``offset``): the list cannot be read to its end."""
+
+    code = "E_API_PAGING"
+    exit_code = ExitCode.INCOMPLETE
 
 
 class PlainHttpRefusedError(CoupadlError):

@@ -7,21 +7,26 @@ below. Every field's ``description`` is what ``docs/configuration.md`` shows.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from coupadl.errors import ConfigError
+from coupadl.settings_sources import find_config_file, settings_class
 from coupadl.settings_values import (
     BrowserKind,
     EngineKind,
@@ -42,8 +47,6 @@ __all__ = [
 ]
 
 ENV_PREFIX = "COUPA_"
-CONFIG_ENV_VAR = "COUPA_CONFIG"
-DEFAULT_CONFIG_NAME = "coupadl.toml"
 
 
 class Settings(BaseSettings):
@@ -111,7 +114,8 @@ class Settings(BaseSettings):
         "browser's session over plain HTTP, many POs at once, and a browser for the POs "
         "whose page only a browser can read (and for the whole run when Coupa refuses "
         "the session over plain HTTP). 'http': plain HTTP only. 'browser': a browser "
-        "renders every PO (workers, max_workers).",
+        "renders every PO (workers, max_workers). 'api': Coupa's REST API with an OAuth "
+        "client (api_client_id), no browser.",
     )
     auto_check_every: int = Field(
         default=50,
@@ -123,9 +127,10 @@ class Settings(BaseSettings):
     )
     concurrency: int | Literal["auto"] = Field(
         default="auto",
-        description="POs in flight at once with the http engine: a number, or 'auto' "
-        "(starts at 4, grows while throughput rises and Coupa answers no 429 or 5xx, "
-        "halves when it does; at most max_concurrency).",
+        description="POs in flight at once with the http and api engines: a number, or "
+        "'auto' (starts at 4, grows while throughput rises and Coupa answers no 429 or "
+        "5xx, halves on a 5xx, and on a 429 when rate_limit_rps is 0; at most "
+        "max_concurrency).",
     )
     max_concurrency: int = Field(
         default=32, ge=1, description="Upper bound of concurrency 'auto' (http engine)."
@@ -145,6 +150,22 @@ class Settings(BaseSettings):
         default=None,
         description="A PEM file of certificate authorities the http engine trusts besides "
         "the operating system's (e.g. a corporate TLS-inspection proxy's root).",
+    )
+
+    # --- REST API engine ----------------------------------------------------------
+    api_client_id: str | None = Field(
+        default=None,
+        description="The OAuth 2.0 client id of engine 'api' (client credentials grant), "
+        "from your Coupa administrator.",
+    )
+    api_client_secret: SecretStr | None = Field(
+        default=None,
+        description="That client's secret (never logged). Default: the one 'coupadl login "
+        "--api' stored in the operating system's credential store.",
+    )
+    api_scopes: str = Field(
+        default="core.purchase_order.read core.requisition.read core.common.read",
+        description="The OAuth scopes engine 'api' asks for, space-separated.",
     )
 
     # --- browser ------------------------------------------------------------------
@@ -342,50 +363,13 @@ class Settings(BaseSettings):
         return self.base_url
 
 
-def _settings_class(config_file: Path | None) -> type[Settings]:
-    """A Settings subclass that also reads ``config_file`` (below the environment)."""
-
-    class _FileSettings(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-            if config_file is not None:
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
-            return tuple(sources)
-
-    return _FileSettings
-
-
-def find_config_file(explicit: Path | None) -> Path | None:
-    """The config file to read: ``--config``, else ``$COUPA_CONFIG``, else ./coupadl.toml."""
-    if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(f"Config file not found: {explicit}")
-        return explicit
-    from_env = os.environ.get(CONFIG_ENV_VAR)
-    if from_env:
-        path = Path(from_env)
-        if not path.is_file():
-            raise ConfigError(f"{CONFIG_ENV_VAR} names a file that does not exist: {path}")
-        return path
-    local = Path(DEFAULT_CONFIG_NAME)
-    return local if local.is_file() else None
-
-
 def load_settings(
     overrides: dict[str, Any] | None = None, config_file: Path | None = None
 ) -> Settings:
     """Build settings from flags (``overrides``; ``None`` values mean "not given"),
     environment, config file and defaults. Raises :class:`ConfigError` on bad values."""
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    cls = _settings_class(find_config_file(config_file))
+    cls = settings_class(Settings, find_config_file(config_file))
     try:
         loaded = cls(**given)
     except ValidationError as exc:

@@ -46,6 +46,7 @@ class EngineKind(StrEnum):
     AUTO = "auto"  # plain HTTP with the signed-in session; the browser where HTTP cannot
     HTTP = "http"  # plain HTTP only (the browser signs in and is closed)
     BROWSER = "browser"  # a browser renders every PO
+    API = "api"  # Coupa's REST API with an OAuth client: no browser at all
 
 
 class LogFormat(StrEnum):

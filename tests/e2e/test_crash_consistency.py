@@ -13,7 +13,9 @@ with the command that runs it again. CI runs the first ``CI_KILL_POINTS``; the n
 ``SOAK_KILL_POINTS`` are marked ``soak`` (``scripts/soak.sh``). The http engine's kill
 points (``http-kill-<n>``, from ``random.Random(f"{SEED}:http:{n}")``) kill a run that
 fetches one PO at a time over HTTP (pages slowed to 0.5 s, or it ends too soon) and
-resume with two at a time.
+resume with two at a time; the REST API engine's (``api-kill-<n>``, from
+``random.Random(f"{SEED}:api:{n}")``) do the same through the simulator's API, its
+resume checked against the manifest with the API-only items.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ CI_KILL_POINTS = 8
 SOAK_KILL_POINTS = 50
 CI_HTTP_KILL_POINTS = 3
 SOAK_HTTP_KILL_POINTS = 10
+CI_API_KILL_POINTS = 2
+SOAK_API_KILL_POINTS = 6
+_CI_POINTS = {"browser": CI_KILL_POINTS, "http": CI_HTTP_KILL_POINTS, "api": CI_API_KILL_POINTS}
 HTTP_PAGE_LATENCY = 0.5
 THIS = "tests/e2e/test_crash_consistency.py"
 
@@ -68,36 +73,41 @@ class KillPoint:
 
     @classmethod
     def draw(cls, index: int, engine: str = "browser") -> KillPoint:
-        http = engine == "http"
-        rng = random.Random(f"{SEED}:http:{index}" if http else f"{SEED}:{index}")
+        rng = random.Random(cls.seed_of(index, engine))
         # At most N_POS - 2 finished: two POs are still to do when the wait starts.
         after, delay = rng.randrange(0, N_POS - 1), round(rng.uniform(0.0, 0.5), 3)
-        workers = (1, 2) if http or index % 2 else (2, 1)
+        workers = (1, 2) if engine != "browser" or index % 2 else (2, 1)
         return cls(index, after, delay, *workers, engine)
+
+    @staticmethod
+    def seed_of(index: int, engine: str) -> str:
+        return f"{SEED}:{index}" if engine == "browser" else f"{SEED}:{engine}:{index}"
 
     @property
     def id(self) -> str:
-        return f"{'http-' if self.engine == 'http' else ''}kill-{self.index}"
+        return f"{'' if self.engine == 'browser' else self.engine + '-'}kill-{self.index}"
 
     @property
     def soak(self) -> bool:
-        return self.index >= (CI_HTTP_KILL_POINTS if self.engine == "http" else CI_KILL_POINTS)
+        return self.index >= _CI_POINTS[self.engine]
 
     def args(self, workers: int) -> list[str]:
         """The run's engine flags with ``workers`` browsers or POs in flight."""
-        if self.engine == "http":
-            return ["--engine", "http", "--concurrency", str(workers)]
-        return ["--engine", "browser", "--workers", str(workers)]
+        if self.engine == "browser":
+            return ["--engine", "browser", "--workers", str(workers)]
+        return ["--engine", self.engine, "--concurrency", str(workers)]
 
-    def settings(self, make_settings: Any, out: Path) -> Any:
+    def settings(self, make_settings: Any, out: Path, sim: SimulatorServer) -> Any:
         """The resumed run's settings."""
-        if self.engine == "http":
-            return make_settings(out=out, engine="http", concurrency=self.resume_workers)
-        return make_settings(out=out, workers=self.resume_workers)
+        if self.engine == "browser":
+            return make_settings(out=out, workers=self.resume_workers)
+        extra = _api_client(sim) if self.engine == "api" else {}
+        return make_settings(out=out, engine=self.engine, concurrency=self.resume_workers,
+                             **extra)  # fmt: skip
 
     def __str__(self) -> str:
         again = f'.venv/bin/python -m pytest "{THIS}::{_TEST}[{self.id}]"'
-        seed = f"{SEED}:http:{self.index}" if self.engine == "http" else f"{SEED}:{self.index}"
+        seed = self.seed_of(self.index, self.engine)
         return (
             f"kill point {self.id} (seed {seed}): kill -9 after "
             f"{self.after_finished} finished POs + {self.delay} s, killed run "
@@ -106,10 +116,20 @@ class KillPoint:
         )
 
 
+def _api_client(sim: SimulatorServer) -> dict[str, str]:
+    credentials = sim.manifest()["credentials"]
+    return {
+        "api_client_id": credentials["api_client_id"],
+        "api_client_secret": credentials["api_client_secret"],
+    }
+
+
 _TEST = "test_kill_minus_nine_at_a_seeded_point_then_resume"
-KILL_POINTS = [KillPoint.draw(n) for n in range(CI_KILL_POINTS + SOAK_KILL_POINTS)] + [
-    KillPoint.draw(n, "http") for n in range(CI_HTTP_KILL_POINTS + SOAK_HTTP_KILL_POINTS)
-]
+KILL_POINTS = (
+    [KillPoint.draw(n) for n in range(CI_KILL_POINTS + SOAK_KILL_POINTS)]
+    + [KillPoint.draw(n, "http") for n in range(CI_HTTP_KILL_POINTS + SOAK_HTTP_KILL_POINTS)]
+    + [KillPoint.draw(n, "api") for n in range(CI_API_KILL_POINTS + SOAK_API_KILL_POINTS)]
+)
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +174,10 @@ def _announced(log_path: Path) -> set[str]:
 def _start_run(
     input_path: Path, settings: Any, engine_args: list[str], log_path: Path | None = None
 ) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if settings.api_client_id:  # the secret through the environment, as a user would
+        env["COUPA_API_CLIENT_ID"] = settings.api_client_id
+        env["COUPA_API_CLIENT_SECRET"] = settings.api_client_secret.get_secret_value()
     command = [
         sys.executable, "-m", "coupadl", "run", str(input_path),
         "--base-url", settings.base_url, "--out", str(settings.out),
@@ -162,9 +186,11 @@ def _start_run(
         "--driver-path", str(settings.driver_path),
     ]  # fmt: skip
     if log_path is None:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
     with log_path.open("wb") as output:
-        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
 
 
 def _kill_at(point: KillPoint, process: subprocess.Popen[bytes], out: Path, log_path: Path) -> None:
@@ -208,10 +234,10 @@ def test_kill_minus_nine_at_a_seeded_point_then_resume(
     input_path = write_input(tmp_path / "in.csv", pos)
     # Spaces and non-ASCII in the output path, on purpose.
     out = tmp_path / f"Bons de commande é {point.index}"
-    settings = point.settings(make_settings, out)
+    settings = point.settings(make_settings, out, sim)
     started = time.monotonic()
     killed_log = tmp_path / "killed-run.log"
-    if point.engine == "http":
+    if point.engine != "browser":
         sim.control(page_latency=HTTP_PAGE_LATENCY)
     try:
         killed = _start_run(input_path, settings, point.args(point.killed_workers), killed_log)
@@ -224,8 +250,9 @@ def test_kill_minus_nine_at_a_seeded_point_then_resume(
     outcome = run_batch(input_path, settings)
 
     assert outcome.exit_code is ExitCode.OK, f"{point}: {outcome}"
-    assert compare_with_manifest(out, manifest) == [], str(point)
-    refetched = done_before & set(sim.stats()["pos"])
+    api = point.engine == "api"
+    assert compare_with_manifest(out, manifest, api_extras=api) == [], str(point)
+    refetched = done_before & _fetched_pos(sim.stats())
     assert not refetched, f"{point}: POs finished before the kill were fetched again"
     rows = _results_rows(out)
     assert sorted(r["PO_NUMBER"].removeprefix("PO") for r in rows) == pos, str(point)
@@ -236,6 +263,12 @@ def test_kill_minus_nine_at_a_seeded_point_then_resume(
     # Figures for scripts/soak.sh (they land in pytest's JUnit XML).
     record_property("finished_before_kill", len(done_before))
     record_property("case_seconds", round(time.monotonic() - started, 1))
+
+
+def _fetched_pos(stats: dict[str, Any]) -> set[str]:
+    """The POs whose page (web) or attachment list (REST API) was asked for."""
+    api = {key.split("/")[1] for key in stats["api"] if key.startswith("purchase_orders/")}
+    return set(stats["pos"]) | api
 
 
 def _snapshot(out: Path) -> dict[str, tuple[int, int]]:

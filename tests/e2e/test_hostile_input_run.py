@@ -1,10 +1,12 @@
-"""Messy input spreadsheets through ``coupadl run`` with a real browser: the valid rows are
-fetched (each PO once, whatever its spelling), every other row gets its own reason in the
-results file, and the exit code is the documented one. No traceback anywhere."""
+"""Messy input spreadsheets through ``coupadl run`` with both engines (a real browser, and
+plain HTTP after a headless sign-in): the valid rows are fetched (each PO once, whatever
+its spelling), every other row gets its own reason in the results file, and the exit code
+is the documented one. No traceback anywhere."""
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,19 @@ from typer.testing import CliRunner
 
 from coupadl.cli.app import app
 from coupadl.errors import ExitCode
+from coupadl.simulator.check import compare_with_manifest
 from helpers import cache_formula_values
 
 pytestmark = pytest.mark.browser
+
+# How each engine is asked for on the command line: one browser, or plain HTTP two POs
+# at a time.
+ENGINES = {"browser": ["--sequential"], "http": ["--engine", "http", "--concurrency", "2"]}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +41,17 @@ def _restore_logging() -> Any:
     package.setLevel(saved[2])
 
 
-def _run(input_path: Path, settings: Any) -> Any:
+def _run(input_path: Path, settings: Any, engine: str) -> Any:
     args = [
         "run", str(input_path), "--base-url", settings.base_url, "--out", str(settings.out),
         "--profile-dir", str(settings.profile_dir), "--browser-binary",
         str(settings.browser_binary), "--driver-path", str(settings.driver_path),
-        "--sequential",
+        *ENGINES[engine],
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert "Traceback" not in result.output, result.output
+    report = json.loads((settings.out / "report.json").read_text(encoding="utf-8"))
+    assert {entry["engine"] for entry in report["pos"]} == {engine}  # the engine asked for
     return result
 
 
@@ -47,7 +61,7 @@ def _two_completed(sim: Any) -> list[str]:
 
 
 def test_latin1_csv_with_duplicates_blank_rows_and_invalid_numbers(
-    sim: Any, make_settings: Any, tmp_path: Path
+    sim: Any, make_settings: Any, tmp_path: Path, engine: str
 ) -> None:
     first, second = _two_completed(sim)
     lines = [
@@ -67,7 +81,7 @@ def test_latin1_csv_with_duplicates_blank_rows_and_invalid_numbers(
     settings = make_settings()
     sim.reset_stats()
 
-    result = _run(path, settings)
+    result = _run(path, settings, engine)
 
     assert result.exit_code == ExitCode.OK, result.output
     assert "not UTF-8" in result.output  # the encoding fallback is logged
@@ -91,9 +105,12 @@ def test_latin1_csv_with_duplicates_blank_rows_and_invalid_numbers(
     for row in (rows[3], rows[5]):
         assert row["ERROR_MESSAGE"].startswith("E_INVALID_PO: Invalid PO number")
     assert rows[0]["AttachmentName"] == rows[1]["AttachmentName"] == rows[2]["AttachmentName"]
+    assert compare_with_manifest(settings.out, sim.manifest(), [first, second]) == []
 
 
-def test_excel_formulas_and_dates(sim: Any, make_settings: Any, tmp_path: Path) -> None:
+def test_excel_formulas_and_dates(
+    sim: Any, make_settings: Any, tmp_path: Path, engine: str
+) -> None:
     from datetime import datetime
 
     first, second = _two_completed(sim)
@@ -110,7 +127,7 @@ def test_excel_formulas_and_dates(sim: Any, make_settings: Any, tmp_path: Path) 
     cache_formula_values(path, {"A2": f"PO{first}"})
     settings = make_settings()
 
-    result = _run(path, settings)
+    result = _run(path, settings, engine)
 
     assert result.exit_code == ExitCode.OK, result.output
     flat = " ".join(result.output.split())
@@ -125,3 +142,4 @@ def test_excel_formulas_and_dates(sim: Any, make_settings: Any, tmp_path: Path) 
     assert "never calculated" in rows[3][error]
     assert "holds a date (2025-01-02)" in rows[4][error]
     assert rows[1][header.index("Ordered")] == datetime(2025, 3, 14)  # dates stay dates
+    assert compare_with_manifest(settings.out, sim.manifest(), [first, second]) == []

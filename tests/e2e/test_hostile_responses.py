@@ -1,4 +1,5 @@
-"""A hostile or broken server, end to end with real Chromium against the simulator.
+"""A hostile or broken server, end to end against the simulator with both engines: real
+Chromium, and plain HTTP two POs at a time (after a headless sign-in).
 
 Wrong Content-Length (shorter and longer than the body), a zero-byte file, an HTML
 error page served under a PDF's name, a file redirected to another host: each affected
@@ -7,7 +8,9 @@ nothing bogus is kept in its folder, and every other PO matches the manifest.
 
 Host names: the simulator listens on 127.0.0.1 only; Chromium resolves ``*.localhost``
 to this computer by itself, so ``files.localhost`` and ``elsewhere.localhost`` reach
-the same simulator as "other hosts" without DNS or other addresses.
+the same simulator as "other hosts" without DNS or other addresses. Python's resolver
+does not (no DNS here), so the http engine's file host is ``localhost``: another host
+name than the tenant's ``127.0.0.1``, on the same simulator.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pytest
 
 from coupadl.errors import ExitCode
 from coupadl.runs.batch import run_batch
+from coupadl.simulator import broken as sim_broken
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.data import SimFile, expected_attachments
 from coupadl.simulator.server import SimulatorServer
@@ -44,6 +48,15 @@ EXPECTED_ERROR = {
     "long": "the connection closed after",
     "redirect": "refused: elsewhere.localhost is not the tenant's host",
 }
+ENGINES = {"browser": {}, "http": {"engine": "http", "concurrency": 2}}
+# The file host each engine can reach under another name than the tenant's (see above).
+FILE_HOST = {"browser": "files.localhost", "http": "localhost"}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each run with both engines: a browser, and plain HTTP two POs at a time."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +112,7 @@ def _expect_without(manifest: dict[str, Any], po: str, index: set[int]) -> None:
 
 
 def test_broken_file_responses_fail_only_their_file(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path
+    sim: SimulatorServer, make_settings: Any, tmp_path: Path, engine: str
 ) -> None:
     manifest = sim.manifest()
     candidates = _candidates(sim, manifest)
@@ -119,8 +132,9 @@ def test_broken_file_responses_fail_only_their_file(
         knob[str(f.file_id)] = "empty"
     _expect_without(expected, all_broken, set(range(len(_files(sim, all_broken)))))
     sim.control(file_faults=knob)
+    sim.reset_stats()  # the module's simulator served the other engine's run before
     pos = [*broken, all_broken, *healthy]
-    settings = make_settings(max_retries=0)
+    settings = make_settings(max_retries=0, **ENGINES[engine])
 
     outcome = run_batch(write_input(tmp_path / "in.csv", pos), settings)
 
@@ -143,43 +157,71 @@ def test_broken_file_responses_fail_only_their_file(
     assert not list(settings.out.rglob(f"PO{all_broken}_*"))
     for po in healthy:
         assert rows[po]["STATUS"] == manifest["pos"][po]["status"]
-    # The redirect was refused in the browser: the other host never got the request.
+    # The redirect was refused by the engine: the other host never got the request.
     redirected = next(fid for fid, fault in knob.items() if fault == "redirect")
     requests = [r for r in sim.timeline()["requests"] if r["group"] == "files"]
     assert sum(r["id"] == redirected for r in requests) == 1  # the tenant's 302 only
     report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
     assert {p["po_number"]: p["status"] for p in report["pos"]}[all_broken] == "FAILED"
+    assert {p["engine"] for p in report["pos"]} == {engine}
+
+
+def _record_file_host_cookies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Cookie header of every request the simulator's file host gets (the simulator
+    runs in this process: its signature check is wrapped, nothing else changes)."""
+    seen: list[str] = []
+    check = sim_broken.signature_ok
+
+    def recording(request: Any, file_id: int, seed: int) -> bool:
+        seen.append(request.headers.get("cookie", ""))
+        return check(request, file_id, seed)
+
+    monkeypatch.setattr(sim_broken, "signature_ok", recording)
+    return seen
 
 
 def test_files_served_from_the_configured_file_host(
-    sim: SimulatorServer, make_settings: Any, tmp_path: Path
+    sim: SimulatorServer,
+    make_settings: Any,
+    tmp_path: Path,
+    engine: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A tenant whose files live on another host (S3-like signed URLs): allowed when it
-    is in file_hosts, refused (and said so) when it is not."""
+    is in file_hosts, and sent none of the tenant's cookies; refused (and said so) when
+    it is not."""
     manifest = sim.manifest()
     pos = _candidates(sim, manifest)[:2]
-    sim.control(file_host="files.localhost")
+    host = FILE_HOST[engine]
+    sim.control(file_host=host)
+    cookies = _record_file_host_cookies(monkeypatch)
 
-    allowed = make_settings(out=tmp_path / "allowed", file_hosts=["files.localhost"])
+    allowed = make_settings(out=tmp_path / "allowed", file_hosts=[host], **ENGINES[engine])
     outcome = run_batch(write_input(tmp_path / "in.csv", pos), allowed)
 
     assert outcome.exit_code is ExitCode.OK
     assert compare_with_manifest(allowed.out, manifest, pos) == []
+    # Every file came from the file host, which never saw a cookie of the tenant's.
+    assert len(cookies) >= sum(len(manifest["pos"][po]["files"]) for po in pos)
+    sent = sum(1 for header in cookies if header)  # a count: the values are session secrets
+    assert sent == 0, f"{sent} request(s) to the file host carried a Cookie header"
 
-    refused = make_settings(out=tmp_path / "refused", max_retries=0)
+    refused = make_settings(out=tmp_path / "refused", max_retries=0, **ENGINES[engine])
     outcome = run_batch(write_input(tmp_path / "in.csv", pos), refused)
 
     assert outcome.exit_code is ExitCode.INCOMPLETE
     rows = _results(outcome.results_path)
     for po in pos:
         assert rows[po]["STATUS"] == "FAILED"
-        assert "refused: files.localhost is not the tenant's host" in rows[po]["ERROR_MESSAGE"]
+        assert f"refused: {host} is not the tenant's host" in rows[po]["ERROR_MESSAGE"]
         # The signed URL's secret never reaches the results.
         assert "sig=" not in rows[po]["ERROR_MESSAGE"]
     assert not [p for p in refused.out.rglob("*") if p.is_file() and ".coupadl" not in p.parts
                 and p.name not in ("results.csv", "report.json", "report.html")]  # fmt: skip
 
 
+# Browser only: it checks the browser's download host guard (engine/browser/hostguard.py);
+# the http engine's equivalent, pages on another host meaning sign-in, is the next test.
 def test_page_navigations_may_still_reach_an_sso_identity_provider(
     sim: SimulatorServer,
     make_settings: Any,
@@ -210,3 +252,39 @@ def test_page_navigations_may_still_reach_an_sso_identity_provider(
         sim.control(sso_after=None)
     assert result.status is Status.AUTH_REQUIRED, result
     assert not [r for r in caplog.records if "refused" in r.getMessage()]
+
+
+def test_over_http_a_page_sent_to_an_sso_identity_provider_is_sign_in_not_refused(
+    sim: SimulatorServer,
+    make_settings: Any,
+    own_profile: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The http engine refuses downloads from other hosts; when the session expires on an
+    SSO tenant, a PO page's redirect to the identity provider is "sign in again": not a
+    refused request, and the identity provider is never asked by plain HTTP."""
+    from coupadl.engine.http.handler import HttpHandler
+    from coupadl.engine.http.prepare import prepare_http
+    from coupadl.models import POTask, Status
+
+    manifest = sim.manifest()
+    first, second = _candidates(sim, manifest)[:2]
+    settings = make_settings(profile_dir=own_profile, **ENGINES["http"])
+    session = prepare_http(settings, own_profile, None, 1, lambda _: None).session
+    handler = HttpHandler("plain", settings, None, session)
+    handler.start()
+    idp_pages = sim.app.state.sso.record.idp_pages
+    try:
+        assert handler.process(POTask(first)).status is Status.COMPLETED
+        sim.control(sso_after=60)
+        sim.expire_sessions()
+        with caplog.at_level(logging.WARNING, logger="coupadl.engine.http"):
+            result = handler.process(POTask(second))
+    finally:
+        handler.close()
+        sim.control(sso_after=None)
+    assert result.status is Status.AUTH_REQUIRED, result
+    assert "localhost" in result.message  # the identity provider's host, named
+    assert sim.app.state.sso.record.idp_pages == idp_pages
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]
+    assert not list(settings.out.rglob(f"PO{second}*"))

@@ -1,7 +1,8 @@
 """The http engine end to end against the real simulator (and, where the simulator has
 no such answer, a tiny real HTTP server on loopback): sign-in with headless Chromium
-once, then pages and files over plain HTTP through the inline executor, the output
-checked file by file against the manifest.
+once, then pages and files over plain HTTP through the inline executor (and the whole
+data set once through ``coupadl run`` itself), the output checked file by file against
+the manifest.
 
 Signed-in sessions: the module's simulator records every session token it issues, so
 the secrets grep knows every cookie value the run could have held.
@@ -11,7 +12,10 @@ from __future__ import annotations
 
 import copy
 import http.server
+import json
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from typing import Any, ClassVar
 import pytest
 import trustme
 
+from conftest import CHROMEDRIVER, CHROMIUM
 from coupadl.coupa.urls import po_url
 from coupadl.engine.browser.login import reauthenticator
 from coupadl.engine.http.fetcher import HttpFetcher
@@ -28,14 +33,14 @@ from coupadl.engine.http.handler import HttpHandler
 from coupadl.engine.http.prepare import prepare_http
 from coupadl.engine.http.records import HttpRecords
 from coupadl.engine.spec import HTTP
-from coupadl.errors import AuthRequiredError, DownloadError, DownloadTimeout
+from coupadl.errors import AuthRequiredError, DownloadError, DownloadTimeout, ExitCode
 from coupadl.execution.inline import InlineRun, run_inline
 from coupadl.models import Attachment, POResult, POTask, Status
 from coupadl.settings import Settings, load_settings
 from coupadl.simulator.check import compare_with_manifest
 from coupadl.simulator.data import expected_attachments
 from coupadl.simulator.server import SimulatorServer
-from helpers import record_session_tokens, wait_for
+from helpers import record_session_tokens, wait_for, write_input
 
 N_POS = 30
 
@@ -130,6 +135,35 @@ def test_every_po_matches_the_manifest_file_by_file(
     assert compare_with_manifest(settings.out, manifest, pos) == []
     assert {r.engine for r in recorder.results.values()} == {"http"}
     assert not list(settings.out.rglob("*__WORK")) and not list(settings.out.rglob(".incoming"))
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(240)
+def test_every_po_through_the_cli_matches_the_manifest_file_by_file(
+    sim: SimulatorServer, base_profile: Path, tmp_path: Path
+) -> None:
+    """``coupadl run`` as a person runs it: its own process, the threaded executor."""
+    manifest = sim.manifest()
+    out = tmp_path / "out"
+    input_path = write_input(tmp_path / "in.csv", list(manifest["pos"]))
+    sim.reset_stats()
+    command = [
+        sys.executable, "-m", "coupadl", "run", str(input_path),
+        "--base-url", sim.base_url, "--out", str(out), "--profile-dir", str(base_profile),
+        "--browser-binary", CHROMIUM, "--driver-path", CHROMEDRIVER,
+        "--engine", "http", "--concurrency", "2",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=200, check=False)
+
+    assert done.returncode == ExitCode.OK, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert compare_with_manifest(out, manifest) == []
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert (report["mode"], report["totals"]["pos"]) == ("http", N_POS)
+    assert {entry["engine"] for entry in report["pos"]} == {"http"}
+    assert sim.stats()["pos"] == dict.fromkeys(manifest["pos"], 1)  # each PO's page once
+    said = done.stdout + done.stderr
+    assert [what for what, value in _secrets(sim).items() if value in said] == []
 
 
 @pytest.mark.browser

@@ -517,6 +517,29 @@ def test_html_only_message_renders_its_text(tmp_path: Path) -> None:
     assert "Date: (not in the message)" in _text(pdf)
 
 
+def test_pdfs_made_one_after_another_each_carry_their_own_glyphs() -> None:
+    """Every PDF starts from one parsed font (done once per process); a PDF written
+    earlier must not shrink the font the next one draws from."""
+    font = find_font()
+    texts = ["Latin only, plain ASCII", "Ωμέγα και Письмо", "Ünïcödé — “quotes”", "Zürich 12"]
+    for text in texts + texts:
+        assert text in _text(render_pdf(EmailContent(subject="s", body=text), [], font))
+
+
+def test_pdfs_made_in_threads_at_once_are_each_complete() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    font = find_font()
+    bodies = [f"Сообщение {i} Ωμέγα {'x' * i}".strip() for i in range(12)]
+
+    def one(body: str) -> str:
+        return _text(render_pdf(EmailContent(subject="t", body=body), [], font))
+
+    with ThreadPoolExecutor(4) as pool:
+        for body, text in zip(bodies, pool.map(one, bodies), strict=True):
+            assert body in text
+
+
 # --- naming rule --------------------------------------------------------------------------
 
 

@@ -97,6 +97,19 @@ def test_same_seed_same_manifest_and_different_seed_differs() -> None:
     assert {n: bigger["pos"][n] for n in first["pos"]} == first["pos"]  # a prefix of it
 
 
+def test_small_files_drops_only_the_large_files() -> None:
+    """``--small-files``: the same POs, names and ids; only the 2-4 MB files shrink."""
+    full, small = build_dataset(60, 4), build_dataset(60, 4, large_files=False)
+    large = {i for i, f in full.files.items() if f.size_hint > 1024 * 1024}
+    assert len(large) >= 5  # about one PO in ten
+    assert max(f.size_hint for f in small.files.values()) <= 60 * 1024
+    assert [(f.file_id, f.name, f.saved_name) for f in small.files.values()] == [
+        (f.file_id, f.name, f.saved_name) for f in full.files.values()
+    ]
+    same = {i: f.size_hint for i, f in full.files.items() if i not in large}
+    assert {i: small.files[i].size_hint for i in same} == same
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 99])
 def test_twenty_pos_hold_every_kind_type_and_special_supplier(seed: int) -> None:
     data = build_dataset(20, seed)
@@ -539,7 +552,9 @@ def test_stats_count_and_reset(client: TestClient, dataset: Dataset) -> None:
 def test_manifest_shape_and_statuses(client: TestClient, dataset: Dataset) -> None:
     truth = manifest(client)
     assert truth["base_url"] == BASE and truth["requisition_fallback"] == "no_pdf"
-    assert truth["credentials"] == {"email": EMAIL, "password": PASSWORD}
+    creds = truth["credentials"]
+    assert {k: creds[k] for k in ("email", "password")} == {"email": EMAIL, "password": PASSWORD}
+    assert {"api_client_id", "api_client_secret", "api_limited_client_id"} <= set(creds)
     assert list(truth["pos"]) == list(dataset.pos)
     statuses = {"not_found": "PO_NOT_FOUND", "denied": "ACCESS_DENIED", "none": "NO_ATTACHMENTS"}
     for number, entry in truth["pos"].items():

@@ -187,6 +187,16 @@ def test_halving_once_per_window_and_never_below_one() -> None:
     assert limit.value == 1
 
 
+def test_with_a_client_rate_limit_only_5xx_halve() -> None:
+    """The client's token bucket sets the pace: a 429 pauses (the gate) but does not
+    shrink the POs in flight; a 5xx still does."""
+    limit = ConcurrencyLimit(8, 32, adaptive=True, halve_on_429=False, clock=ManualClock())
+    limit.throttled("E_RATE_LIMITED on PO 1", rate_limited=True)
+    assert limit.value == 8
+    limit.throttled("E_SERVER_ERROR on PO 2")
+    assert limit.value == 4
+
+
 def test_a_fixed_limit_never_moves() -> None:
     limit = ConcurrencyLimit(3, 3, adaptive=False)
     limit.throttled("429")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from coupadl import __version__
 from coupadl.cli.common import (
+    ApiClientId,
     BaseUrl,
     Browser,
     BrowserBinary,
@@ -25,7 +26,9 @@ from coupadl.cli.common import (
     setup_logging,
 )
 from coupadl.cli.doctor_cmd import doctor
+from coupadl.cli.find_cmd import find
 from coupadl.cli.report_cmd import report
+from coupadl.cli.sim_cmd import sim
 from coupadl.errors import CoupadlError, ExitCode
 from coupadl.execution.interrupts import terminate_as_interrupt
 from coupadl.settings import EngineKind, LogFormat, RequisitionFallback
@@ -61,8 +64,9 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
     engine: Annotated[
         EngineKind | None,
-        typer.Option("--engine", help="http, browser or auto (see docs/configuration.md)."),
+        typer.Option("--engine", help="http, browser, api or auto (docs/configuration.md)."),
     ] = None,
+    api_client_id: ApiClientId = None,
     concurrency: Annotated[
         str | None,
         typer.Option("--concurrency", help="POs in flight with the http engine, or 'auto'."),
@@ -157,6 +161,7 @@ def run(
             base_url=base_url,
             out=out,
             engine=engine,
+            api_client_id=api_client_id,
             concurrency=concurrency,
             rate_limit_rps=rate_limit_rps,
             rate_limit_burst=rate_limit_burst,
@@ -202,6 +207,15 @@ def run(
 @app.command()
 def login(
     base_url: BaseUrl = None,
+    api: Annotated[
+        bool,
+        typer.Option(
+            "--api",
+            help="No browser: check an OAuth client's secret (hidden prompt, or "
+            "COUPA_API_CLIENT_SECRET) and keep it in the OS credential store.",
+        ),
+    ] = False,
+    api_client_id: ApiClientId = None,
     username: Annotated[
         str | None, typer.Option("--username", help="E-mail for a native Coupa sign-in form.")
     ] = None,
@@ -226,10 +240,16 @@ def login(
     config: ConfigFile = None,
     verbose: Verbose = False,
 ) -> None:
-    """Sign in to Coupa in a browser window and keep the signed-in profile for runs."""
+    """Sign in to Coupa in a browser window and keep the signed-in profile for runs
+    (--api: store the REST API client's secret instead)."""
     from coupadl.engine.browser.login import check_signed_in, sign_in
 
     setup_logging(verbose, False)
+    if api:
+        from coupadl.cli.login_api import login_api
+
+        login_api(config, base_url=base_url, api_client_id=api_client_id)
+        return
     try:
         settings = settings_from(
             config,
@@ -259,97 +279,6 @@ def login(
         f"[green]Signed in.[/] Profile saved in {outcome.profile_dir}; "
         "a headless copy of it is signed in too."
     )
-
-
-@app.command()
-def sim(
-    host: Annotated[str, typer.Option(help="Address to bind (loopback only by default).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
-    pos: Annotated[int, typer.Option("--pos", help="Number of POs in the data set.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 1,
-    page_latency: Annotated[float, typer.Option(help="Server time per page, seconds.")] = 0.0,
-    file_bandwidth: Annotated[
-        int, typer.Option(help="Bytes per second per file download (0: unlimited).")
-    ] = 0,
-    error_rate: Annotated[float, typer.Option(help="Share of requests answered HTTP 500.")] = 0.0,
-    rate_429: Annotated[
-        float, typer.Option("--rate-429", help="Share of requests answered HTTP 429.")
-    ] = 0.0,
-    retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with 429.")] = 2,
-    stall_after_bytes: Annotated[
-        int | None, typer.Option(help="Files stop sending after this many bytes.")
-    ] = None,
-    drop_after_bytes: Annotated[
-        int | None, typer.Option(help="File connections drop after this many bytes.")
-    ] = None,
-    session_ttl: Annotated[float, typer.Option(help="Session lifetime, seconds.")] = 7200.0,
-    session_max_requests: Annotated[
-        int | None, typer.Option(help="Sessions expire after this many page requests.")
-    ] = None,
-    sso_after: Annotated[
-        float | None,
-        typer.Option(
-            help="SSO tenant: send anonymous browsers to an identity provider on another "
-            "host name that signs in by itself after this many seconds."
-        ),
-    ] = None,
-    rate_limit_rps: Annotated[
-        float,
-        typer.Option(
-            help="Tenant-wide rate limit, requests per second over all sessions; over it, "
-            "HTTP 429 with Retry-After (0: off)."
-        ),
-    ] = 0.0,
-    rate_limit_burst: Annotated[
-        int, typer.Option(help="Requests the rate limit lets through at once.")
-    ] = 20,
-    script_attachments_share: Annotated[
-        float,
-        typer.Option(
-            help="Share of POs (0-1) whose page lists its attachments only through an "
-            "inline script: no links in the HTML, a browser sees them all."
-        ),
-    ] = 0.0,
-    tls_cert: Annotated[
-        Path | None, typer.Option(help="Serve HTTPS with this certificate (PEM).")
-    ] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="The certificate's key (PEM).")] = None,
-    allow_remote: Annotated[
-        bool, typer.Option(help="Allow binding an address other than loopback.")
-    ] = False,
-    verbose: Verbose = False,
-) -> None:
-    """Serve a local Coupa simulator (see GET /__sim__/manifest for the truth)."""
-    from coupadl.simulator.faults import make_knobs
-    from coupadl.simulator.server import check_host, check_tls, serve
-
-    setup_logging(verbose, False)
-    knobs: dict[str, Any] = {
-        "page_latency": page_latency,
-        "file_bandwidth": file_bandwidth,
-        "error_rate_500": error_rate,
-        "rate_429": rate_429,
-        "retry_after": retry_after,
-        "stall_after_bytes": stall_after_bytes,
-        "drop_after_bytes": drop_after_bytes,
-        "session_ttl": session_ttl,
-        "session_max_requests": session_max_requests,
-        "sso_after": sso_after,
-        "rate_limit_rps": rate_limit_rps,
-        "rate_limit_burst": rate_limit_burst,
-        "script_attachments_share": script_attachments_share,
-    }
-    try:
-        check_host(host, allow_remote)
-        check_tls(tls_cert, tls_key)
-        make_knobs(**knobs)
-    except ValueError as exc:  # a non-loopback address without --allow-remote, bad TLS or knob
-        console.print(f"[bold red]error[/] [E_CONFIG] {exc}")
-        raise typer.Exit(int(ExitCode.USAGE)) from None
-    serve(host=host, port=port, n_pos=pos, seed=seed, allow_remote=allow_remote,
-          tls_cert=tls_cert, tls_key=tls_key, **knobs)  # fmt: skip
 
 
 @app.command()
@@ -391,8 +320,10 @@ def demo(
     raise typer.Exit(int(outcome.exit_code))
 
 
+app.command()(sim)  # coupadl sim (coupadl.cli.sim_cmd)
 app.command()(report)  # coupadl report OUT (coupadl.cli.report_cmd)
 app.command()(doctor)  # coupadl doctor (coupadl.cli.doctor_cmd)
+app.command()(find)  # coupadl find (coupadl.cli.find_cmd)
 
 
 def main() -> None:

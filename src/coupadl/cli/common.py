@@ -33,6 +33,14 @@ ProfileDir = Annotated[
     Path | None, typer.Option("--profile-dir", help="Signed-in base browser profile.")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")]
+ApiClientId = Annotated[
+    str | None,
+    typer.Option(
+        "--api-client-id",
+        help="OAuth 2.0 client id of the REST API (engine 'api'); its secret comes from "
+        "COUPA_API_CLIENT_SECRET, the config file or 'coupadl login --api'.",
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")]
 
 

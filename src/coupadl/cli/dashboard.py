@@ -162,7 +162,7 @@ def _workers(snapshot: RunSnapshot) -> Table:
     # The stage takes what the other columns leave, and is cut first on a narrow terminal.
     table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, expand=True)
     # Over HTTP the workers are cheap threads: what matters is the POs in flight.
-    in_flight = snapshot.mode == "http"
+    in_flight = snapshot.mode in ("http", "api")
     table.add_column("in flight" if in_flight else "worker", no_wrap=True, style="bold")
     table.add_column("PO", no_wrap=True)
     table.add_column("stage", no_wrap=True, overflow="ellipsis", ratio=1)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from coupadl.cli.common import console, fail, settings_from, setup_logging
-from coupadl.settings import BrowserKind
+from coupadl.cli.common import ApiClientId, console, fail, settings_from, setup_logging
+from coupadl.settings import BrowserKind, EngineKind
 
 _TAGS = {
     "ok": "[green]ok  [/]",
@@ -33,6 +33,11 @@ def doctor(
     profile_dir: Annotated[
         Path | None, typer.Option("--profile-dir", help="Signed-in base browser profile.")
     ] = None,
+    engine: Annotated[
+        EngineKind | None,
+        typer.Option("--engine", help="The engine runs use: 'api' needs no browser."),
+    ] = None,
+    api_client_id: ApiClientId = None,
     session_check: Annotated[
         bool,
         typer.Option(
@@ -48,7 +53,8 @@ def doctor(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
 ) -> None:
-    """Check Python, browser and driver, profile, session, output folder and tenant.
+    """Check Python, browser and driver, profile, session, output folder and tenant,
+    and the REST API client (token, scopes, a PO list read) when one is configured.
 
     Exit code 0: all ok; 10: warnings only; 11: a check failed (docs/troubleshooting.md).
     """
@@ -69,6 +75,8 @@ def doctor(
             browser_binary=browser_binary,
             driver_path=driver_path,
             profile_dir=profile_dir,
+            engine=engine,
+            api_client_id=api_client_id,
         )
     except CoupadlError as exc:
         raise fail(exc) from None

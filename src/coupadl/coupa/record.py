@@ -9,7 +9,7 @@ once it knows the page is a record. Header attachments come as ``span.attachment
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -128,8 +128,13 @@ def attachments(
         source = comment if _in_comments(tag) else header
         found.append(Attachment(name=name, url=urljoin(page_url, url), source=source))
     found.sort(key=lambda a: a.source is comment)  # stable: document order within a source
+    return one_per_url(found)
+
+
+def one_per_url(attachments: Iterable[Attachment]) -> tuple[Attachment, ...]:
+    """The first of the attachments sharing a URL (one file attached in two places)."""
     unique: dict[str, Attachment] = {}
-    for attachment in found:
+    for attachment in attachments:
         unique.setdefault(attachment.url, attachment)
     return tuple(unique.values())
 

@@ -2,7 +2,9 @@
 
 The checks themselves live by subject: :mod:`~coupadl.doctor.environment` (Python,
 browser, driver), :mod:`~coupadl.doctor.profile` (profile, session),
-:mod:`~coupadl.doctor.output` and :mod:`~coupadl.doctor.network` (the tenant).
+:mod:`~coupadl.doctor.output`, :mod:`~coupadl.doctor.network` (the tenant) and
+:mod:`~coupadl.doctor.api` (the REST API route, when it is configured). With engine
+'api' no browser is needed, so the browser, driver, profile and session are skipped.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from coupadl.doctor.api import check_api
 from coupadl.doctor.environment import check_browser, check_driver, check_python
 from coupadl.doctor.network import DEFAULT_TENANT_TIMEOUT, check_tenant
 from coupadl.doctor.output import DEFAULT_MIN_FREE_BYTES, check_output
 from coupadl.doctor.profile import check_profile, check_session
 from coupadl.doctor.result import Check, Level
-from coupadl.settings import Settings
+from coupadl.settings import EngineKind, Settings
+
+_NO_BROWSER = "not needed: engine 'api' reads Coupa's REST API, no browser"
 
 
 class DoctorExit(enum.IntEnum):
@@ -43,13 +48,18 @@ def run_doctor(
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
     tenant_timeout: float = DEFAULT_TENANT_TIMEOUT,
 ) -> list[Check]:
-    """Every check, in the order a run needs them; the session check comes last."""
+    """Every check, in the order a run needs them; the session check comes last, then
+    the API route's (when configured)."""
     python = check_python()
+    output = check_output(settings.out, min_free_bytes)
+    tenant = check_tenant(settings.base_url, tenant_timeout)
+    if settings.engine is EngineKind.API:
+        skip = [Check(n, Level.SKIP, _NO_BROWSER) for n in ("browser", "driver", "profile")]
+        session_skip = Check("session", Level.SKIP, _NO_BROWSER)
+        return [python, *skip, output, tenant, session_skip, *check_api(settings)]
     browser, browser_version = check_browser(settings)
     driver = check_driver(settings, browser_version)
     profile = check_profile(settings.profile_dir, settings.base_url)
-    output = check_output(settings.out, min_free_bytes)
-    tenant = check_tenant(settings.base_url, tenant_timeout)
     failed = [c.name for c in (browser, driver, profile, tenant) if c.level is Level.FAIL]
     names = ", ".join(failed[:-1]) + " and " + failed[-1] if len(failed) > 1 else "".join(failed)
     blocked = f"{names} failed" if failed else ""
@@ -61,4 +71,5 @@ def run_doctor(
         output,
         tenant,
         check_session(settings, wanted=session, blocked_by=blocked),
+        *check_api(settings),
     ]

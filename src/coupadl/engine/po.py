@@ -91,6 +91,18 @@ def set_status(
     result.transient = transient
 
 
+def failed_result(
+    task: POTask, settings: Settings, code: str, message: str, *, transient: bool
+) -> POResult:
+    """The result of an attempt that failed before or outside the flow (an engine's
+    connection, a missing scope), with the engine's code and message."""
+    result = new_result(task, settings)
+    set_status(result, Status.FAILED, transient=transient)
+    result.error_code, result.message = code, message
+    result.finished_at = time.time()
+    return result
+
+
 def process_po(
     records: RecordSource,
     fetcher: Fetcher[Any],

@@ -22,10 +22,9 @@ HTTP = EngineSpec(
     prepare_factory="coupadl.engine.http.prepare:prepare_http",
     failure_code="E_NETWORK",
 )
-
-HTTP = EngineSpec(
-    name="http",
-    handler_factory="coupadl.engine.http.handler:HttpHandler",
-    prepare_factory="coupadl.engine.http.prepare:prepare_http",
+API = EngineSpec(
+    name="api",
+    handler_factory="coupadl.engine.api.handler:ApiHandler",
+    prepare_factory="coupadl.engine.api.prepare:prepare_api",
     failure_code="E_NETWORK",
 )

@@ -38,11 +38,16 @@ class ConcurrencyLimit:
         cap: int,
         *,
         adaptive: bool,
+        halve_on_429: bool = True,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cap = max(1, cap)
         self.adaptive = adaptive
+        # With a client-side rate limit the token bucket sets the pace and a 429 pauses
+        # every request anyway: fewer POs in flight would only leave the bucket unused
+        # (the REST API engine kept 88 % of a 25/s limit halving, 100 % not).
+        self.halve_on_429 = halve_on_429
         self._window, self._clock = window, clock
         self._lock = threading.Lock()
         self._limit = max(1, min(start, self.cap))
@@ -63,10 +68,11 @@ class ConcurrencyLimit:
             self._done += 1
             self._maybe_grow()
 
-    def throttled(self, why: str) -> None:
-        """Coupa answered 429 or 5xx: halve at once (once per window)."""
+    def throttled(self, why: str, *, rate_limited: bool = False) -> None:
+        """Coupa answered 429 (``rate_limited``) or 5xx: halve at once (once per window;
+        a 429 only when ``halve_on_429``)."""
         with self._lock:
-            if not self.adaptive or self._throttled:
+            if not self.adaptive or self._throttled or (rate_limited and not self.halve_on_429):
                 return
             self._throttled = True
             self._set(max(1, self._limit // 2), why)
@@ -94,9 +100,9 @@ class ConcurrencyLimit:
         self.history.append(LimitChange(round(self._clock() - self._began, 3), limit, reason))
 
 
-def limit_for(setting: int | str, cap: int) -> ConcurrencyLimit:
+def limit_for(setting: int | str, cap: int, *, halve_on_429: bool = True) -> ConcurrencyLimit:
     """The limit a ``concurrency`` setting asks for: a number, or ``"auto"``."""
     if setting == "auto":
-        return ConcurrencyLimit(AUTO_START, cap, adaptive=True)
+        return ConcurrencyLimit(AUTO_START, cap, adaptive=True, halve_on_429=halve_on_429)
     fixed = int(setting)
     return ConcurrencyLimit(fixed, fixed, adaptive=False)

@@ -70,7 +70,7 @@ class RunEvent:
 @dataclass(frozen=True)
 class RunSnapshot:
     phase: Phase
-    mode: str  # "sequential", "pool" or "http"; "" before the run has planned its work
+    mode: str  # "sequential", "pool", "http" or "api"; "" before the run has planned its work
     workers_target: int
     total: int  # POs this run set out to process
     skipped: int  # POs earlier runs finished

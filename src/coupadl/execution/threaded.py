@@ -37,6 +37,7 @@ from coupadl.execution.handler import (
 )
 from coupadl.execution.inline import InlineState, Reauth, export_session
 from coupadl.execution.interrupts import graceful_interrupts
+from coupadl.execution.malloc import cap_malloc_arenas
 from coupadl.execution.progress import RunEvent, RunProgress
 from coupadl.execution.ratelimit import RateLimitGate
 from coupadl.execution.retry import MAX_SIGN_INS, Decision, judge, rate_limit_message
@@ -73,6 +74,7 @@ def run_threaded(
     The contract is :func:`run_inline`'s."""
     limit = limit or limit_for(settings.concurrency, settings.max_concurrency)
     threads = max(1, min(limit.cap, len(tasks)))
+    cap_malloc_arenas()  # before the engine's and our threads start
     factory = load_factory(engine.handler_factory)
     prepare = load_callable(engine.prepare_factory)
     prepared = prepare(settings, base, None, threads, partial(export_session, factory, settings))
@@ -204,7 +206,10 @@ class _Threads:
             self.post(partial(self.state.record_event, task.po_number, "rate_limited", message))
             self.event("rate_limited", message, worker, task.po_number)
         if result.error_code in _OVERLOAD_CODES:
-            self.limit.throttled(f"{result.error_code} on PO {task.po_number}")
+            self.limit.throttled(
+                f"{result.error_code} on PO {task.po_number}",
+                rate_limited=result.error_code == "E_RATE_LIMITED",
+            )
         else:
             self.limit.finished()
         if verdict.decision is Decision.PAUSE_FOR_AUTH:

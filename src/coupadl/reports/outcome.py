@@ -34,6 +34,8 @@ def workers_phrase(mode: str, workers: int) -> str:
     """How many worked at once, as a person reads it: browsers, or POs in flight."""
     if mode == "http":
         return f"up to {workers} PO(s) at once over HTTP"
+    if mode == "api":
+        return f"up to {workers} PO(s) at once through the Coupa API"
     return f"{workers} browser(s)"
 
 

@@ -9,8 +9,9 @@ downloaded and nothing is written to the output folder: the listing goes to the 
 The engine is the run's: ``http`` and ``auto`` read pages over plain HTTP and ask each
 size with a HEAD request (``dryrun_http``); ``browser``, and ``auto`` when Coupa
 refuses the session over plain HTTP, read them in one browser, whose page asks the
-sizes (``dryrun_browser``). A file whose size the tenant does not tell is listed with
-an unknown size.
+sizes (``dryrun_browser``); ``api`` lists from the REST API, sizes as its attachment
+records name them (``dryrun_api``). A file whose size the tenant does not tell is listed
+with an unknown size.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from coupadl.errors import PlainHttpRefusedError
 from coupadl.models import POTask
+from coupadl.runs.dryrun_api import list_over_api
 from coupadl.runs.dryrun_browser import list_in_browser
 from coupadl.runs.dryrun_http import list_over_http
 from coupadl.runs.dryrun_listing import (
@@ -60,6 +62,9 @@ def dry_run(
         if on_po is not None:
             on_po(planned)
 
+    if settings.engine is EngineKind.API:
+        list_over_api(tasks, settings, listed)
+        return result
     if settings.engine is not EngineKind.BROWSER:
         try:
             list_over_http(tasks, settings, listed)

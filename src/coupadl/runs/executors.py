@@ -2,8 +2,8 @@
 
 The browser engine runs in this process with one browser (the inline executor) or in
 the worker pool; the http engine (and ``auto``, http with the browser where HTTP
-cannot) runs many POs at once on threads (the threaded executor). Each executor
-records every finished PO through the run's :class:`Recorder`.
+cannot) and the REST API engine run many POs at once on threads (the threaded
+executor). Each executor records every finished PO through the run's :class:`Recorder`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any, Protocol
 
 from coupadl.coupa.po_numbers import dedupe
@@ -21,9 +23,10 @@ from coupadl.coupa.urls import po_id_for_number, po_url
 from coupadl.engine.browser.login import reauthenticator, require_base_profile
 from coupadl.engine.http.checking import AGREED, DISAGREED
 from coupadl.engine.http.traffic import COUNTERS
-from coupadl.engine.spec import BROWSER, HTTP
-from coupadl.errors import BrowserError, PlainHttpRefusedError
+from coupadl.engine.spec import API, BROWSER, HTTP
+from coupadl.errors import AuthRequiredError, BrowserError, PlainHttpRefusedError
 from coupadl.execution.concurrency import LimitChange, limit_for
+from coupadl.execution.handler import EngineSpec
 from coupadl.execution.inline import InlineState, run_inline
 from coupadl.execution.progress import RunProgress
 from coupadl.execution.threaded import run_threaded
@@ -147,6 +150,8 @@ def process_tasks(
 ) -> Processed:
     if not tasks:
         return Processed()
+    if settings.engine is EngineKind.API:
+        return _run_threaded(tasks, settings, recorder, partial(_no_sign_in, settings), API)
     reauth = reauthenticator(settings, interactive)
     if settings.engine is not EngineKind.BROWSER:
         try:
@@ -164,11 +169,35 @@ def process_tasks(
     return _run_pooled(tasks, settings, workers, recorder, reauth, interactive)
 
 
+def _no_sign_in(settings: Settings) -> list[dict[str, Any]]:
+    """The REST API engine's answer to a refused token: nothing a browser could fix."""
+    raise AuthRequiredError(
+        f"The Coupa API refused the OAuth client {settings.api_client_id}: check "
+        "api_client_id and api_client_secret with 'coupadl doctor', then re-run the same "
+        "command."
+    )
+
+
 def _run_http(
     tasks: Sequence[POTask], settings: Settings, recorder: Recorder, reauth: Reauth
 ) -> Processed:
-    """The http engine: many POs at once on threads (the threaded executor)."""
-    limit = limit_for(settings.concurrency, settings.max_concurrency)
+    """The http engine, on the signed-in profile's session."""
+    return _run_threaded(tasks, settings, recorder, reauth, HTTP, require_base_profile(settings))
+
+
+def _run_threaded(
+    tasks: Sequence[POTask],
+    settings: Settings,
+    recorder: Recorder,
+    reauth: Reauth,
+    engine: EngineSpec,
+    base: Path | None = None,
+) -> Processed:
+    """Many POs at once on threads (the threaded executor)."""
+    # A 429 halves the POs in flight only when no client-side rate limit sets the pace.
+    limit = limit_for(
+        settings.concurrency, settings.max_concurrency, halve_on_429=not settings.rate_limit_rps
+    )
     if recorder.monitor is not None:
         meter = TrafficMeter(COUNTERS.totals, settings.rate_limit_rps, lambda: limit.value)
         recorder.monitor.watch_traffic(meter)
@@ -177,8 +206,8 @@ def _run_http(
         settings,
         recorder.record,
         recorder.state,
-        require_base_profile(settings),
-        HTTP,
+        base,
+        engine,
         reauth=reauth,
         progress=recorder.monitor,
         limit=limit,
@@ -194,8 +223,10 @@ def concurrency_cap(settings: Settings, n_tasks: int) -> int:
 
 
 def run_mode(settings: Settings, n_tasks: int) -> tuple[str, int]:
-    """How this run processes its POs ("sequential", "pool" or "http") and with how many
-    workers (browsers; for http, the most POs in flight)."""
+    """How this run processes its POs ("sequential", "pool", "http" or "api") and with
+    how many workers (browsers; for http and api, the most POs in flight)."""
+    if settings.engine is EngineKind.API:
+        return "api", concurrency_cap(settings, n_tasks)
     if settings.engine is not EngineKind.BROWSER:
         return "http", concurrency_cap(settings, n_tasks)
     workers = resolve_workers(settings, n_tasks)

@@ -15,10 +15,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from coupadl.simulator import broken, sso
+from coupadl.simulator.api.guard import unrouted
+from coupadl.simulator.api.state import make_state
+from coupadl.simulator.api.urls import API_PREFIXES, API_ROUTES
 from coupadl.simulator.auth import Credentials, Sessions
 from coupadl.simulator.data.model import Dataset
 from coupadl.simulator.faults import Faults, Knobs
@@ -36,6 +39,8 @@ _PUBLIC_PREFIXES = (CONTROL_PREFIX + "/", "/assets/", "/sessions")
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths: sign-in first (as everywhere), then Coupa's not-found page."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if request.url.path.startswith(API_PREFIXES):  # the REST API answers JSON, no sign-in
+        return unrouted(request, status)
     public = request.url.path.startswith(_PUBLIC_PREFIXES)
     if not public and not session_ok(request, count=False):
         return to_sign_in(request)
@@ -47,8 +52,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 class _CountAndLimit:
     """Pure ASGI middleware: counts every request except the control API's, and answers
     HTTP 429 to those over the tenant-wide rate limit (the ``rate_limit_*`` knobs)
-    before any handler runs. The identity provider's pages (SSO mode) and the signed
-    file host (``file_host``) stand for other hosts: the tenant's limit is not theirs."""
+    before any handler runs (the REST API's calls too, answered in JSON). The identity
+    provider's pages (SSO mode) and the signed file host (``file_host``) stand for other
+    hosts: the tenant's limit is not theirs."""
 
     def __init__(self, app: Any, state: SimState) -> None:
         self.app = app
@@ -72,7 +78,11 @@ class _CountAndLimit:
             stats.fault("limited", "rate_limit", path)
             stats.rate.answered_429(second, limited=True)
             headers = {"Retry-After": str(retry_after)}
-            limited = HTMLResponse(render_too_many_requests(retry_after), 429, headers)
+            limited: Response
+            if path.startswith(API_PREFIXES):
+                limited = JSONResponse({"error": "too_many_requests"}, 429, headers)
+            else:
+                limited = HTMLResponse(render_too_many_requests(retry_after), 429, headers)
             await limited(scope, receive, send)
             return
 
@@ -109,6 +119,7 @@ _ROUTES = [
     Route(f"{CONTROL_PREFIX}/timeline", control.timeline),
     Route(f"{CONTROL_PREFIX}/manifest", control.manifest),
     Route(f"{CONTROL_PREFIX}/health", control.health),
+    *API_ROUTES,  # the REST API (simulator/api/)
 ]
 
 
@@ -129,5 +140,6 @@ def create_app(
         exception_handlers={HTTPException: _http_error},
     )
     app.state.sim = state
+    app.state.api = make_state(dataset, state.credentials)
     app.state.sso = sso.make_state(dataset.seed)
     return app

@@ -20,19 +20,47 @@ COOKIE_NAME = "_coupa_session"
 SIGN_IN_PATH = "/sessions/new"
 DEFAULT_EMAIL = "buyer@example.com"
 DEFAULT_PASSWORD = "coupa-sim"
+# The REST API's OAuth clients (simulator/api/): one with every scope the API checks,
+# one without core.requisition.read (for a client's missing-scope error).
+API_SCOPES = ("core.purchase_order.read", "core.requisition.read", "core.common.read")
+API_LIMITED_SCOPES = ("core.purchase_order.read", "core.common.read")
+DEFAULT_API_CLIENT_ID = "coupa-sim-api"
+DEFAULT_API_CLIENT_SECRET = "coupa-sim-api-secret"
+DEFAULT_API_LIMITED_CLIENT_ID = "coupa-sim-api-no-requisitions"
+DEFAULT_API_LIMITED_CLIENT_SECRET = "coupa-sim-api-no-requisitions-secret"
 
 
 @dataclass(frozen=True)
 class Credentials:
     email: str = DEFAULT_EMAIL
     password: str = DEFAULT_PASSWORD
+    api_client_id: str = DEFAULT_API_CLIENT_ID
+    api_client_secret: str = DEFAULT_API_CLIENT_SECRET
+    api_limited_client_id: str = DEFAULT_API_LIMITED_CLIENT_ID
+    api_limited_client_secret: str = DEFAULT_API_LIMITED_CLIENT_SECRET
 
     def matches(self, email: str, password: str) -> bool:
         email_ok = hmac.compare_digest(email.strip().lower(), self.email.lower())
         return email_ok & hmac.compare_digest(password, self.password)
 
+    def api_clients(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """OAuth client id -> (secret, the scopes it may be granted)."""
+        return {
+            self.api_client_id: (self.api_client_secret, API_SCOPES),
+            self.api_limited_client_id: (self.api_limited_client_secret, API_LIMITED_SCOPES),
+        }
+
     def as_dict(self) -> dict[str, str]:
-        return {"email": self.email, "password": self.password}
+        return {
+            "email": self.email,
+            "password": self.password,
+            "api_client_id": self.api_client_id,
+            "api_client_secret": self.api_client_secret,
+            "api_scopes": " ".join(API_SCOPES),
+            "api_limited_client_id": self.api_limited_client_id,
+            "api_limited_client_secret": self.api_limited_client_secret,
+            "api_limited_scopes": " ".join(API_LIMITED_SCOPES),
+        }
 
 
 @dataclass(frozen=True)

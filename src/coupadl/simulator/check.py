@@ -51,10 +51,15 @@ def _made(expected: list[Mapping[str, Any]], convert: bool) -> list[str]:
 
 
 def _check_files(
-    folder: Path, expected: list[Mapping[str, Any]], po: str, convert: bool
+    folder: Path,
+    expected: list[Mapping[str, Any]],
+    po: str,
+    convert: bool,
+    allowed: Iterable[Path] = (),
 ) -> list[str]:
+    """``allowed``: files found otherwise (the API-only items), not unexpected."""
     problems = []
-    on_disk = {p.name for p in folder.iterdir()}
+    on_disk = {p.name for p in folder.iterdir()} - {p.name for p in allowed}
     wanted = {f["name"] for f in expected}
     made = {name_key(name) for name in _made(expected, convert)}
     for name in sorted(on_disk - wanted):
@@ -169,6 +174,30 @@ def _stray_files(out: Path, expected: set[Path], names: Mapping[Path, list[str]]
     return problems
 
 
+def _api_items(
+    folder: Path, extras: list[Mapping[str, Any]], po: str
+) -> tuple[set[Path], list[str]]:
+    """The files of ``folder`` that hold the PO's API-only items (an ``AttachmentUrl`` as
+    a ``.url`` shortcut naming its address, an ``AttachmentText`` as a ``.txt`` file of
+    its text), found by content: how the engine names them is its own rule."""
+    found: set[Path] = set()
+    problems = []
+    candidates = sorted(folder.glob("*")) if folder.is_dir() else []
+    for extra in extras:
+        if extra["type"] == "AttachmentUrl":
+            wanted, suffix = f"URL={extra['url']}\r\n".encode(), ".url"
+            match = [p for p in candidates if p.suffix == suffix and wanted in p.read_bytes()]
+        else:
+            wanted, suffix = str(extra["text"]).encode(), ".txt"
+            match = [p for p in candidates if p.suffix == suffix and p.read_bytes() == wanted]
+        match = [p for p in match if p not in found]
+        if not match:
+            problems.append(f"PO{po}: its {extra['type']} {extra['id']} has no {suffix} file")
+            continue
+        found.add(match[0])
+    return found, problems
+
+
 def compare_with_manifest(
     out: Path,
     manifest: Mapping[str, Any],
@@ -176,13 +205,15 @@ def compare_with_manifest(
     results: Path | None = None,
     *,
     convert: bool = True,
+    api_extras: bool = False,
 ) -> list[str]:
     """Problems found (empty when the output matches).
 
     ``pos`` limits the POs checked; a file in ``out`` that is none of theirs is stray
     all the same. ``results`` is the results file to read statuses from (by default
     ``<out>/results.csv`` or ``results.xlsx`` when there is one). ``convert``: whether
-    the run made PDFs of ``.msg`` files (``msg_to_pdf``).
+    the run made PDFs of ``.msg`` files (``msg_to_pdf``). ``api_extras``: the run read
+    the REST API, so each PO's API-only items must be there too.
     """
     wanted_pos = list(pos) if pos is not None else list(manifest["pos"])
     results_path = _results_file(out, results)
@@ -203,5 +234,10 @@ def compare_with_manifest(
         if not folder.is_dir():
             problems.append(f"PO{po}: folder {relative} missing")
             continue
-        problems.extend(_check_files(folder, truth["files"], po, convert))
+        items: set[Path] = set()
+        if api_extras:
+            items, missing = _api_items(folder, truth.get("api_extras") or [], po)
+            expected_paths.update(items)
+            problems.extend(missing)
+        problems.extend(_check_files(folder, truth["files"], po, convert, items))
     return problems + _stray_files(out, expected_paths, expected_names)

@@ -38,6 +38,7 @@ class Knobs:
     drop_count: int | None = None  # how many file bodies are cut (counts down); None = all
     session_ttl: float = 7200.0  # seconds a session lives
     session_max_requests: int | None = None  # page requests per session; None = unlimited
+    token_ttl: float = 86399.0  # seconds a REST API token lives (Coupa: 24 h, expires_in 86399)
     script_delay: float = 2.0  # seconds the late analytics scripts take to load
     expiration_check_interval: float = 5.0  # seconds between the page's session polls
     # SSO tenant: anonymous requests go to an identity provider on another host name that

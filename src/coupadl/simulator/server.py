@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from coupadl.simulator.api.state import ApiState
 from coupadl.simulator.app import create_app
 from coupadl.simulator.auth import Credentials
 from coupadl.simulator.data import Dataset, build_dataset
@@ -135,6 +136,11 @@ class SimulatorServer:
         return self.app.state.sim
 
     @property
+    def api(self) -> ApiState:
+        """The REST API's live state: its tokens and catalog (``simulator/api/``)."""
+        return self.app.state.api
+
+    @property
     def port(self) -> int:
         if self._sock is None:
             raise RuntimeError("the simulator is not running")
@@ -202,6 +208,18 @@ class SimulatorServer:
     def expire_sessions(self) -> None:
         self.state.sessions.expire_all()
 
+    def expire_api_tokens(self) -> int:
+        """Every REST API token issued so far expires now; how many were live."""
+        return self.api.tokens.expire_all()
+
+    def revoke_api_credentials(self) -> None:
+        """Every OAuth client's secret is wrong and every token unknown, until
+        :meth:`restore_api_credentials`."""
+        self.api.tokens.revoke()
+
+    def restore_api_credentials(self) -> None:
+        self.api.tokens.restore()
+
     def stats(self) -> dict[str, Any]:
         return self.state.stats.snapshot()
 
@@ -219,6 +237,7 @@ def serve(
     n_pos: int = 20,
     seed: int = 0,
     *,
+    large_files: bool = True,
     credentials: Credentials | None = None,
     allow_remote: bool = False,
     tls_cert: Path | None = None,
@@ -229,11 +248,14 @@ def serve(
     check_host(host, allow_remote)
     tls = check_tls(tls_cert, tls_key)
     credentials = credentials or Credentials()
-    app = create_app(build_dataset(n_pos, seed), make_knobs(**knobs), credentials)
+    dataset = build_dataset(n_pos, seed, large_files=large_files)
+    app = create_app(dataset, make_knobs(**knobs), credentials)
     sock = _bind(host, port)
     url = _url(host, int(sock.getsockname()[1]), tls)
     log.info("Coupa simulator: %s (%d POs, seed %d)", url, n_pos, seed)
     log.info("sign in as %s / %s", credentials.email, credentials.password)
+    log.info("REST API: OAuth client %s (its secret is in the manifest's credentials)",
+             credentials.api_client_id)  # fmt: skip
     if knobs.get("sso_after") is not None:
         log.info(
             "SSO mode: anonymous requests go to an identity provider on another host name "

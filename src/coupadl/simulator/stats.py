@@ -9,10 +9,10 @@ from typing import Any
 
 from coupadl.simulator.ratelimit import RateWindow
 
-_GROUPS = ("pos", "requisitions", "files")
+_GROUPS = ("pos", "requisitions", "files", "api")
 _TOTALS = (
     "total", "pages", "assets", "logins", "errors_500", "errors_429", "sign_in_redirects",
-    "stalled_files", "dropped_files",
+    "stalled_files", "dropped_files", "api_calls", "api_tokens",
 )  # fmt: skip
 _FAULT_TOTALS = {
     "500": "errors_500", "429": "errors_429", "stall": "stalled_files", "drop": "dropped_files",
@@ -30,6 +30,8 @@ class Stats:
     ``rate`` counts the requests the tenant-wide rate limit applies to, per second.
     A 429 from that limit is a "limited" fault in the timeline (group ``rate_limit``,
     id the path) and in ``rate``, not in ``errors_429`` (the ``rate_429`` knobs').
+    The REST API's record requests count in group ``api`` (by path, without ``/api/``)
+    and ``api_calls``, its file downloads in ``files``, tokens issued in ``api_tokens``.
     """
 
     def __init__(self) -> None:

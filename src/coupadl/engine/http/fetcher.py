@@ -28,8 +28,8 @@ from coupadl.coupa.urls import is_sign_in_url, same_tenant
 from coupadl.engine.hosts import redact
 from coupadl.engine.http.answers import MAX_HOPS, host_of, redirect_target, retry_after
 from coupadl.engine.http.client import ACCEPT_ANY, body_timeout
-from coupadl.engine.http.runtime import HttpRuntime
 from coupadl.engine.http.traffic import COUNTERS
+from coupadl.engine.http.transport import Transport
 from coupadl.errors import AuthRequiredError, DownloadError, DownloadTimeout
 from coupadl.execution.ratelimit import pause_seconds
 from coupadl.models import Attachment
@@ -53,7 +53,7 @@ class Transfer:
 class HttpFetcher:
     """The Fetcher of one PO attempt; :meth:`abandon` stops what it left running."""
 
-    def __init__(self, runtime: HttpRuntime) -> None:
+    def __init__(self, runtime: Transport) -> None:
         self.runtime = runtime
         self._transfers: list[Transfer] = []
 
@@ -95,7 +95,7 @@ class HttpFetcher:
             log.warning("%d abandoned download(s) still running after %.0f s", len(left), limit)
 
 
-def download(runtime: HttpRuntime, url: str, transfer: Transfer) -> Path:
+def download(runtime: Transport, url: str, transfer: Transfer) -> Path:
     """Fetch ``url`` (its redirects checked hop by hop) into ``transfer.target``."""
     settings = runtime.settings
     deadline = time.monotonic() + settings.download_timeout
@@ -124,7 +124,7 @@ def download(runtime: HttpRuntime, url: str, transfer: Transfer) -> Path:
     raise DownloadError(f"{name}: more than {MAX_HOPS} redirects")
 
 
-def _check_hop(runtime: HttpRuntime, url: str, target: str, name: str) -> None:
+def _check_hop(runtime: Transport, url: str, target: str, name: str) -> None:
     """A redirect of a download may go to Coupa's sign-in (the session expired: sign in
     again) or to an allowed host; anything else is refused."""
     if same_tenant(target, runtime.base) and is_sign_in_url(target, runtime.base):
@@ -137,7 +137,7 @@ def _check_hop(runtime: HttpRuntime, url: str, target: str, name: str) -> None:
         )
 
 
-def _check_status(runtime: HttpRuntime, response: httpx.Response, url: str, name: str) -> None:
+def _check_status(runtime: Transport, response: httpx.Response, url: str, name: str) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
@@ -159,7 +159,7 @@ def _check_status(runtime: HttpRuntime, response: httpx.Response, url: str, name
 
 
 def _write_body(
-    runtime: HttpRuntime, response: httpx.Response, transfer: Transfer, deadline: float
+    runtime: Transport, response: httpx.Response, transfer: Transfer, deadline: float
 ) -> None:
     settings, name = runtime.settings, transfer.name
     announced = _content_length(response)

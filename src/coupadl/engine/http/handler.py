@@ -27,7 +27,7 @@ from coupadl.engine.http.session import HttpSession
 from coupadl.engine.http.sessioncheck import session_ok
 from coupadl.errors import BrowserError, NeedsBrowserError, NetworkError
 from coupadl.execution.handler import ProgressFn
-from coupadl.models import POResult, POTask, Status
+from coupadl.models import POResult, POTask
 from coupadl.settings import EngineKind, Settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class HttpHandler:
             fetcher.abandon()
             result = self._needs_browser(task, exc, progress)
         except NetworkError as exc:
-            result = _failed(task, self.settings, exc.code, exc.message, transient=True)
+            result = po.failed_result(task, self.settings, exc.code, exc.message, transient=True)
             result.engine = ENGINE
         finally:
             fetcher.abandon()  # an attempt that ended early leaves no download running
@@ -113,7 +113,7 @@ class HttpHandler:
                 "--engine auto or --engine browser."
             )
             log.warning("%s: %s", po_name, message)
-            result = _failed(task, self.settings, exc.code, message, transient=False)
+            result = po.failed_result(task, self.settings, exc.code, message, transient=False)
             result.engine = ENGINE
             return result
         log.info("%s goes to the browser: %s", po_name, exc.reason)
@@ -125,7 +125,7 @@ class HttpHandler:
             result = runtime.fallback.process(task, runtime.cookies.export, progress)
         except BrowserError as error:
             detail = f"the browser for pages plain HTTP cannot read failed: {error.message}"
-            result = _failed(task, self.settings, error.code, detail, transient=True)
+            result = po.failed_result(task, self.settings, error.code, detail, transient=True)
         result.engine = "browser"
         return result
 
@@ -149,13 +149,3 @@ class HttpHandler:
 
     def session_ok(self) -> bool:
         return session_ok(self.runtime)
-
-
-def _failed(
-    task: POTask, settings: Settings, code: str, message: str, *, transient: bool
-) -> POResult:
-    result = po.new_result(task, settings)
-    po.set_status(result, Status.FAILED, transient=transient)
-    result.error_code, result.message = code, message
-    result.finished_at = time.time()
-    return result

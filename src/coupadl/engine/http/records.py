@@ -41,6 +41,7 @@ from coupadl.engine.http.answers import (
 )
 from coupadl.engine.http.checking import AGREED, DISAGREED, compare
 from coupadl.engine.http.runtime import HttpRuntime
+from coupadl.engine.http.transport import Transport
 from coupadl.errors import (
     AuthRequiredError,
     BrowserError,
@@ -177,7 +178,7 @@ def _judge(runtime: HttpRuntime, page: PageInfo, status: int, url: str) -> PageI
     return page
 
 
-def rate_limited(runtime: HttpRuntime, asked: float | None, url: str) -> RateLimitedError:
+def rate_limited(runtime: Transport, asked: float | None, url: str) -> RateLimitedError:
     """The error of a 429 on ``url``; the shared gate is closed for its wait first."""
     settings = runtime.settings
     wait = pause_seconds(asked, settings.rate_limit_pause, settings.rate_limit_max_pause)

@@ -11,7 +11,6 @@ on any handler is the session of all of them.
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +29,7 @@ from coupadl.engine.http.fallback import FallbackBrowser
 from coupadl.engine.http.politeness import Politeness
 from coupadl.engine.http.session import HttpSession, as_http_session
 from coupadl.engine.http.traffic import COUNTERS
+from coupadl.engine.shared import Shared
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,7 @@ class HttpRuntime:
         self.client.close()
 
 
-_lock = threading.Lock()
-_runtimes: dict[str, tuple[HttpRuntime, int]] = {}
+_runtimes: Shared[HttpRuntime] = Shared()
 _last_user_agent = ""  # a session given as a plain cookie list has none
 
 
@@ -104,40 +103,27 @@ def _key(settings: Settings) -> str:
 def acquire(settings: Settings, session: Any) -> HttpRuntime:
     """The process's runtime for ``settings`` (made with ``session`` when none is
     running; a running one keeps its own cookies, which may be newer)."""
+    return _runtimes.acquire(_key(settings), lambda: _new_runtime(settings, session))
+
+
+def _new_runtime(settings: Settings, session: Any) -> HttpRuntime:
     global _last_user_agent
-    key = _key(settings)
-    with _lock:
-        if key in _runtimes:
-            runtime, users = _runtimes[key]
-            _runtimes[key] = (runtime, users + 1)
-            return runtime
-        data = as_http_session(session)
-        agent = data.user_agent or _last_user_agent
-        if not agent:
-            log.info("no user agent known from the browser; sending a desktop Chrome's")
-            agent = FALLBACK_USER_AGENT
-        _last_user_agent = agent
-        runtime = HttpRuntime(settings, data, agent)
-        _runtimes[key] = (runtime, 1)
-        log.info(
-            "http engine ready: %d session cookie(s), %d for %s",
-            len(runtime.cookies),
-            runtime.cookies.count_for(runtime.policy.tenant),
-            runtime.policy.tenant,
-        )
-        return runtime
+    data = as_http_session(session)
+    agent = data.user_agent or _last_user_agent
+    if not agent:
+        log.info("no user agent known from the browser; sending a desktop Chrome's")
+        agent = FALLBACK_USER_AGENT
+    _last_user_agent = agent
+    runtime = HttpRuntime(settings, data, agent)
+    log.info(
+        "http engine ready: %d session cookie(s), %d for %s",
+        len(runtime.cookies),
+        runtime.cookies.count_for(runtime.policy.tenant),
+        runtime.policy.tenant,
+    )
+    return runtime
 
 
 def release(runtime: HttpRuntime) -> None:
     """One handler less; the last one closes the runtime."""
-    key = runtime.key
-    with _lock:
-        current = _runtimes.get(key)
-        if current is None or current[0] is not runtime:
-            return  # already closed
-        users = current[1] - 1
-        if users > 0:
-            _runtimes[key] = (runtime, users)
-            return
-        del _runtimes[key]
-    runtime.close()
+    _runtimes.release(runtime.key, runtime, HttpRuntime.close)

@@ -7,9 +7,12 @@ Without such a font nothing is written: :class:`FontMissingError` says what to i
 
 from __future__ import annotations
 
+import copy
 import functools
+import io
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +88,15 @@ def _row(pdf: FPDF, label: str, value: str) -> None:
     pdf.multi_cell(0, _LINE, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def render_pdf(content: EmailContent, attachment_lines: Sequence[str], font: PdfFont) -> bytes:
-    """The PDF of ``content``; ``attachment_lines`` describe its attachments, one each."""
+_TEMPLATE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _template(font: PdfFont) -> FPDF:
+    """An empty document with ``font`` added. Adding a face parses it (some 0.04 CPU-s
+    each), so that is done once per process and every PDF starts as a deep copy of this
+    one, as fpdf2 copies documents itself: 0.08 CPU-s per PDF instead of 0.12."""
     from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
 
     pdf = FPDF(format="A4")
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
@@ -96,6 +104,35 @@ def render_pdf(content: EmailContent, attachment_lines: Sequence[str], font: Pdf
     pdf.add_font(_FAMILY, "", str(font.regular))
     # Without a bold face, "bold" text uses the regular one rather than failing.
     pdf.add_font(_FAMILY, "B", str(font.bold or font.regular))
+    return pdf
+
+
+@functools.lru_cache(maxsize=8)
+def _font_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _new_document(font: PdfFont) -> FPDF:
+    """A fresh document from the template. fpdf2's copy shares each face's fontTools
+    object, which writing the PDF subsets in place, so every copy gets its own, opened
+    lazily from the font's bytes (cheap: only the tables the subset needs are read)."""
+    from fontTools.ttLib import TTFont
+    from fpdf.fonts import TTFFont
+
+    with _TEMPLATE_LOCK:  # lazy tables: reading the template can write to it
+        pdf = copy.deepcopy(_template(font))
+    for face in pdf.fonts.values():
+        if isinstance(face, TTFFont):
+            data = io.BytesIO(_font_bytes(Path(face.ttffile)))
+            face.ttfont = TTFont(data, recalcTimestamp=False, lazy=True)
+    return pdf
+
+
+def render_pdf(content: EmailContent, attachment_lines: Sequence[str], font: PdfFont) -> bytes:
+    """The PDF of ``content``; ``attachment_lines`` describe its attachments, one each."""
+    from fpdf.enums import XPos, YPos
+
+    pdf = _new_document(font)
     pdf.set_creator("coupadl")
     pdf.set_title(content.subject or "(no subject)")
     if content.sender:

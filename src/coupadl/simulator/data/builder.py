@@ -30,11 +30,18 @@ def fill(template: str, rng: random.Random, po: str) -> str:
     )
 
 
+def _small_size(rng: random.Random) -> int:
+    """Log-uniform over :data:`SMALL_SIZE`: most files are a few KB."""
+    low, high = SMALL_SIZE
+    return int(low * (high / low) ** rng.random())
+
+
 class Builder:
     """Builds a data set; owns the counters that make ids and file types rotate."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, *, large_files: bool = True) -> None:
         self.seed = seed
+        self.large_files = large_files
         self.next_file_id = FIRST_FILE_ID
         self.type_pos = seed % len(FILE_TYPES)
         self.files: dict[int, SimFile] = {}
@@ -61,9 +68,10 @@ class Builder:
         if self.large_pending:
             self.large_pending = False
             size = rng.randint(*LARGE_SIZE)
-        else:  # log-uniform: most files are a few KB
-            low, high = SMALL_SIZE
-            size = int(low * (high / low) ** rng.random())
+            if not self.large_files:  # drawn all the same, so that later names stay put
+                size = _small_size(self.rng("small", file_id))
+        else:
+            size = _small_size(rng)
         digest = hashlib.sha256(f"{self.seed}:{file_id}".encode()).digest()
         sim = SimFile(
             file_id=file_id,

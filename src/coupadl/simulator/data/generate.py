@@ -99,11 +99,14 @@ def _suppliers(b: Builder) -> list[tuple[str, str, str]]:
 # --- the data set ---------------------------------------------------------------------------
 
 
-def build_dataset(n_pos: int = 20, seed: int = 0) -> Dataset:
-    """A deterministic data set of ``n_pos`` POs for ``seed``."""
+def build_dataset(n_pos: int = 20, seed: int = 0, *, large_files: bool = True) -> Dataset:
+    """A deterministic data set of ``n_pos`` POs for ``seed``. One PO in
+    ``LARGE_FILE_EVERY`` has a 2-4 MB file unless ``large_files`` is off (``coupadl sim
+    --small-files``: a 10,000-PO set is then about 0.4 GB instead of 2.7); every other
+    name, kind and size is the same either way."""
     if n_pos < 1:
         raise ValueError("n_pos must be at least 1")
-    b = Builder(seed)
+    b = Builder(seed, large_files=large_files)
     suppliers = _suppliers(b)
     pos: dict[str, PurchaseOrder] = {}
     requisitions: dict[str, Requisition] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from coupadl.simulator.data.api_data import manifest_entry
 from coupadl.simulator.data.model import Dataset, Kind, PurchaseOrder, SimFile
 from coupadl.simulator.data.saved_names import name_key
 from coupadl.simulator.data.script_only import script_extra, script_only
@@ -89,7 +90,8 @@ def build_manifest(
     ``script_attachments_share`` knob: a PO whose page lists its files only through
     a script says so in ``script_attachments`` (its files are listed all the same);
     ``extra_share`` is ``script_extra_share``: a PO whose page adds its last header
-    file by script says so in ``script_extra`` (that file is listed too)."""
+    file by script says so in ``script_extra`` (that file is listed too). Each PO's
+    ``api`` and ``api_extras`` are what the REST API shows of it (``data/api_data.py``)."""
     fallback = fallback or DEFAULT_FALLBACK
     if fallback not in FALLBACKS:
         raise ValueError(f"unknown requisition fallback {fallback!r}; use one of {FALLBACKS}")
@@ -111,6 +113,8 @@ def build_manifest(
             files.append(entry)
         _check_saved_names(number, files)
         status = expected_status(po, len(files))
+        requisition = dataset.requisitions.get(po.requisition_id or "")
+        api, api_extras = manifest_entry(dataset.seed, po, requisition)
         pos[number] = {
             "kind": po.kind.value,
             "status": status,
@@ -121,6 +125,8 @@ def build_manifest(
             "script_attachments": script_only(dataset.seed, po, script_share),
             "script_extra": script_extra(dataset.seed, po, extra_share, script_share),
             "files": files,
+            "api": api,
+            "api_extras": api_extras,
         }
     return {
         "base_url": base_url.rstrip("/"),

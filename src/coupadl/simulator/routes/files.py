@@ -23,7 +23,7 @@ from coupadl.simulator.transfer import FaultyBody
 
 @signed_in(page=False)
 async def attachment_file(request: Request) -> Response | FaultyBody:
-    return await _serve_file(request)
+    return await serve_file(request)
 
 
 async def signed_file(request: Request) -> Response | FaultyBody:
@@ -31,10 +31,12 @@ async def signed_file(request: Request) -> Response | FaultyBody:
     state = state_of(request)
     if not broken.signature_ok(request, request.path_params["file_id"], state.dataset.seed):
         return Response("Forbidden", 403, media_type="text/plain")
-    return await _serve_file(request)
+    return await serve_file(request)
 
 
-async def _serve_file(request: Request) -> Response | FaultyBody:
+async def serve_file(request: Request) -> Response | FaultyBody:
+    """The file of the path's ``file_id``, with every file knob; the web's file URLs and
+    the REST API's ``file-url`` (``simulator/api/routes.py``) both answer through it."""
     state = state_of(request)
     file_id = request.path_params["file_id"]
     state.stats.hit("files", str(file_id))
