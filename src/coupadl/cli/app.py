@@ -19,6 +19,8 @@ from coupadl.cli.common import (
     DriverPath,
     ProfileDir,
     Quiet,
+    RateLimitBurst,
+    RateLimitRps,
     Verbose,
     console,
     fail,
@@ -71,13 +73,8 @@ def run(
         str | None,
         typer.Option("--concurrency", help="POs in flight with the http engine, or 'auto'."),
     ] = None,
-    rate_limit_rps: Annotated[
-        float | None,
-        typer.Option("--rate-limit-rps", help="Most requests per second to Coupa (0: no limit)."),
-    ] = None,
-    rate_limit_burst: Annotated[
-        int | None, typer.Option("--rate-limit-burst", help="Requests allowed at once.")
-    ] = None,
+    rate_limit_rps: RateLimitRps = None,
+    rate_limit_burst: RateLimitBurst = None,
     auto_check_every: Annotated[
         int | None,
         typer.Option(

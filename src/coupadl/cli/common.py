@@ -33,6 +33,13 @@ ProfileDir = Annotated[
     Path | None, typer.Option("--profile-dir", help="Signed-in base browser profile.")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")]
+RateLimitRps = Annotated[
+    float | None,
+    typer.Option("--rate-limit-rps", help="Most requests per second to Coupa (0: no limit)."),
+]
+RateLimitBurst = Annotated[
+    int | None, typer.Option("--rate-limit-burst", help="Requests allowed at once.")
+]
 ApiClientId = Annotated[
     str | None,
     typer.Option(

@@ -17,6 +17,8 @@ from coupadl.cli.common import (
     BaseUrl,
     ConfigFile,
     Quiet,
+    RateLimitBurst,
+    RateLimitRps,
     Verbose,
     console,
     fail,
@@ -76,13 +78,8 @@ def find(
         bool, typer.Option("--overwrite", help="Replace the --out file if it exists.")
     ] = False,
     api_client_id: ApiClientId = None,
-    rate_limit_rps: Annotated[
-        float | None,
-        typer.Option("--rate-limit-rps", help="Most requests per second to Coupa (0: no limit)."),
-    ] = None,
-    rate_limit_burst: Annotated[
-        int | None, typer.Option("--rate-limit-burst", help="Requests allowed at once.")
-    ] = None,
+    rate_limit_rps: RateLimitRps = None,
+    rate_limit_burst: RateLimitBurst = None,
     config: ConfigFile = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
