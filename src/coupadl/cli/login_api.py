@@ -86,9 +86,9 @@ def _secret(settings: Settings, client_id: str) -> str:
 def _check_token(settings: Settings, secret: str) -> list[str]:
     """A token for the client with ``secret`` (the errors of a run's token: refused,
     no scope, no answer); the scopes a run needs that were not granted."""
+    from coupadl.coupa.api.paths import missing_scopes
     from coupadl.engine.api.prepare import needed_scopes
     from coupadl.engine.api.runtime import acquire, release
-    from coupadl.engine.api.token import missing_scopes
 
     checked = settings.model_copy(update={"api_client_secret": SecretStr(secret)})
     runtime = acquire(checked)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coupadl.coupa.api.paths import SCOPE_REQUISITION
+from coupadl.coupa.api.paths import SCOPE_REQUISITION, missing_scopes
 from coupadl.coupa.page import PageInfo, PageKind
 from coupadl.doctor.result import Check, Level
 from coupadl.errors import (
@@ -76,7 +76,7 @@ def scopes_check(answers: ApiAnswers, settings: Settings, needed: list[str]) -> 
     """Each scope a run needs, granted or missing."""
     if answers.granted is None:
         return Check("scopes", Level.SKIP, _NO_TOKEN)
-    missing = [s for s in needed if s not in answers.granted]
+    missing = missing_scopes(answers.granted, needed)
     detail = ", ".join(f"{s} {'missing' if s in missing else 'ok'}" for s in needed)
     if not missing:
         return Check("scopes", Level.OK, detail)

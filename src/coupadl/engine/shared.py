@@ -8,7 +8,14 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from coupadl.settings import Settings
+
 T = TypeVar("T")
+
+
+def run_key(settings: Settings) -> str:
+    """The run ``settings`` belong to (a ``SecretStr`` dumps as "**********")."""
+    return settings.model_dump_json()
 
 
 class Shared(Generic[T]):

@@ -11,6 +11,7 @@ works whether or not a tenant's API ids equal its PO numbers.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
@@ -95,6 +96,12 @@ PO_FILTERS = ("po-number", "po_number")
 def po_query(po_number: str, spelling: str = PO_FILTERS[0]) -> dict[str, str]:
     """The list query that finds one PO by its number, answer kept small."""
     return {spelling: po_number, "fields": PO_FIELDS}
+
+
+def missing_scopes(granted: Iterable[str], needed: Iterable[str]) -> list[str]:
+    """The scopes of ``needed`` a token was not granted, in ``needed``'s order."""
+    have = set(granted)
+    return [scope for scope in needed if scope not in have]
 
 
 def scope_for(resource: Resource) -> str:

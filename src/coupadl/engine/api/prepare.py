@@ -50,7 +50,7 @@ def check_access(runtime: ApiRuntime, settings: Settings) -> None:
     (ApiScopeError naming those missing), and one PO list read (the same for a scope
     the token names but the API refuses)."""
     granted = runtime.tokens.granted()
-    missing = [s for s in needed_scopes(settings) if s not in granted]
+    missing = paths.missing_scopes(granted, needed_scopes(settings))
     if missing:
         raise ApiScopeError(
             f"the OAuth client {runtime.tokens.client_id} was not granted "

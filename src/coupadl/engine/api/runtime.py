@@ -24,7 +24,7 @@ from coupadl.engine.http.answers import host_of, retry_after
 from coupadl.engine.http.client import build_client, download_threads
 from coupadl.engine.http.politeness import Politeness
 from coupadl.engine.http.traffic import COUNTERS
-from coupadl.engine.shared import Shared
+from coupadl.engine.shared import Shared, run_key
 from coupadl.errors import AuthRequiredError, ConfigError
 from coupadl.execution.ratelimit import pause_seconds
 from coupadl.execution.retry import backoff_delay
@@ -53,7 +53,7 @@ class ApiRuntime:
     def __init__(self, settings: Settings) -> None:
         credentials = credentials_of(settings)  # first: nothing to close when it fails
         self.settings = settings
-        self.key = _key(settings)
+        self.key = run_key(settings)
         self.base = settings.require_base_url()
         self.policy = HostPolicy(self.base, settings.file_hosts)
         self.politeness = Politeness(settings.rate_limit_rps, settings.rate_limit_burst)
@@ -136,13 +136,8 @@ class ApiRuntime:
 _runtimes: Shared[ApiRuntime] = Shared()
 
 
-def _key(settings: Settings) -> str:
-    # Handlers of one run share one Settings; the secret dumps as "**********".
-    return settings.model_dump_json()
-
-
 def acquire(settings: Settings) -> ApiRuntime:
-    return _runtimes.acquire(_key(settings), lambda: ApiRuntime(settings))
+    return _runtimes.acquire(run_key(settings), lambda: ApiRuntime(settings))
 
 
 def release(runtime: ApiRuntime) -> None:

@@ -159,7 +159,3 @@ def _json(answer: httpx.Response) -> object:
         return answer.json()
     except ValueError:
         return None
-
-
-def missing_scopes(granted: frozenset[str], needed: list[str]) -> list[str]:
-    return [scope for scope in needed if scope not in granted]

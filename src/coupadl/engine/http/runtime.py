@@ -29,7 +29,7 @@ from coupadl.engine.http.fallback import FallbackBrowser
 from coupadl.engine.http.politeness import Politeness
 from coupadl.engine.http.session import HttpSession, as_http_session
 from coupadl.engine.http.traffic import COUNTERS
-from coupadl.engine.shared import Shared
+from coupadl.engine.shared import Shared, run_key
 from coupadl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class HttpRuntime:
 
     def __init__(self, settings: Settings, session: HttpSession, user_agent: str) -> None:
         self.settings = settings
-        self.key = _key(settings)
+        self.key = run_key(settings)
         self.base = settings.require_base_url()
         self.policy = HostPolicy(self.base, settings.file_hosts)
         self.user_agent = user_agent
@@ -95,15 +95,10 @@ _runtimes: Shared[HttpRuntime] = Shared()
 _last_user_agent = ""  # a session given as a plain cookie list has none
 
 
-def _key(settings: Settings) -> str:
-    # Handlers of one run share one Settings; equal settings are the same run's.
-    return settings.model_dump_json()
-
-
 def acquire(settings: Settings, session: Any) -> HttpRuntime:
     """The process's runtime for ``settings`` (made with ``session`` when none is
     running; a running one keeps its own cookies, which may be newer)."""
-    return _runtimes.acquire(_key(settings), lambda: _new_runtime(settings, session))
+    return _runtimes.acquire(run_key(settings), lambda: _new_runtime(settings, session))
 
 
 def _new_runtime(settings: Settings, session: Any) -> HttpRuntime:
