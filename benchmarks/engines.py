@@ -19,8 +19,12 @@ http engine's cost over N POs.
    the time of the first and of the last 1,000 POs.
 4. ``--realistic N`` (e.g. 2000): N POs on the realistic profile with coupadl's default
    settings, as a user would run them (``engines_realistic.py``).
+5. ``--grid``: the side-by-side runs also have two local browsers (``workers 2``) and two
+   browser workers on a Selenium Grid 4 standalone server started on this machine
+   (``grid_url``; tests/gridkit.py, the jar that .ci/run fetches): the same machine, so
+   the pair shows the Grid's overhead, not its scale.
 
-    .venv/bin/python benchmarks/engines.py --pos 60 --rounds 2      # writes docs/benchmarks.md
+    .venv/bin/python benchmarks/engines.py --pos 60 --rounds 2 --grid  # writes docs/benchmarks.md
     .venv/bin/python benchmarks/engines.py --parts none --scale 10000
     .venv/bin/python benchmarks/engines.py --parts none --realistic 2000
     .venv/bin/python benchmarks/engines.py --pos 12 --rounds 1 --limited-pos 60 --no-write
@@ -33,10 +37,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -55,6 +62,7 @@ SCALE_SECTION = markers("http-scale", "benchmarks/engines.py")
 REALISTIC_SECTION = markers("http-realistic", "benchmarks/engines.py")
 API_SECTION = markers("api-limited", "benchmarks/engines.py")
 LABELS = ("1 browser", "4 browsers", "http")
+GRID_LABELS = ("2 browsers", "grid, 2 workers")
 LIMIT_RPS, LIMIT_BURST = 25, 20
 STATS_EVERY = 10.0  # seconds; the simulator keeps its per-second counts for 120
 
@@ -66,27 +74,47 @@ def _mismatches(out: Path, manifest: dict[str, Any], api_extras: bool = False) -
     return len(compare_with_manifest(out, manifest, api_extras=api_extras))
 
 
-def _engine_settings(label: str) -> dict[str, Any]:
+def _engine_settings(label: str, grid_url: str | None) -> dict[str, Any]:
     if label == "http":
         return {"engine": "http", "concurrency": 16, "rate_limit_rps": 0}
-    return {"engine": "browser", "workers": 1 if label == "1 browser" else 4}
+    if label.startswith("grid"):
+        # The standalone server's node runs as this user: as root, Chromium needs this.
+        args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        return {"engine": "browser", "workers": 2, "grid_url": grid_url, "grid_browser_args": args}
+    return {"engine": "browser", "workers": int(label.split()[0])}
+
+
+@contextmanager
+def grid_if_asked(args: argparse.Namespace, work: Path) -> Iterator[str | None]:
+    """A Selenium Grid for the ``--grid`` rows (tests/gridkit.py starts it), or None."""
+    if not args.grid:
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from gridkit import grid_missing, running_grid
+
+    if reason := grid_missing():
+        raise SystemExit(f"--grid: {reason}")
+    with running_grid(work / "grid") as grid:
+        yield grid.url
 
 
 def side_by_side(args: argparse.Namespace, work: Path) -> list[dict[str, Figures]]:
-    """``args.rounds`` rounds of the three engines on the same POs."""
+    """``args.rounds`` rounds of the three engines (and ``--grid``'s pair) on the same POs."""
     flags = ["--page-latency", str(args.latency), "--file-bandwidth", str(args.bandwidth)]
-    with simulator(args.pos, args.seed, flags) as sim:
+    labels = LABELS + (GRID_LABELS if args.grid else ())
+    with simulator(args.pos, args.seed, flags) as sim, grid_if_asked(args, work) as grid_url:
         manifest = sim.manifest()
         base = signed_in_base(sim, manifest["credentials"], work / "side")
         input_path = write_input(work / "side" / "input.csv", list(manifest["pos"]))
         rounds: list[dict[str, Figures]] = []
         for number in range(1, args.rounds + 1):
             rounds.append({})
-            for label in LABELS:
-                out = work / "side" / f"out-{number}-{label.replace(' ', '-')}"
+            for label in labels:
+                out = work / "side" / f"out-{number}-{label.replace(' ', '-').replace(',', '')}"
                 run = Run(
                     label,
-                    {**base, **_engine_settings(label), "out": out},
+                    {**base, **_engine_settings(label, grid_url), "out": out},
                     input_path,
                     lambda out: _mismatches(out, manifest),
                     sim.pid,
@@ -191,6 +219,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=0, help="Also the N-PO http run (10000)")
     parser.add_argument(
         "--realistic", type=int, default=0, help="Also N POs with the defaults (2000)"
+    )
+    parser.add_argument(
+        "--grid", action="store_true", help="Side by side: also 2 browsers, local and on a Grid"
     )
     parser.add_argument("--no-write", action="store_true", help="Do not write docs/benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="Keep the output folders in /tmp")

@@ -32,7 +32,8 @@ def _row(rounds: Rounds, label: str) -> str:
     runs, median = [r[label] for r in rounds], statistics.median
     first = runs[0]
     vs = [median_range(_vs(rounds, label, b, s), unit="x") for s in (False, True) for b in TARGETS]
-    browsers = label != "http"
+    # A Grid's browsers are its node's processes, not this run's: not sampled.
+    browsers = label != "http" and not label.startswith("grid")
     per_browser = f"{max(f.peak_per_browser_mb for f in runs):.0f}" if browsers else "-"
     total = f"{max(f.peak_total_mb for f in runs):.0f}" if browsers else "-"
     return (
@@ -174,6 +175,20 @@ def render_engines(
     return "\n".join(lines)
 
 
+def _grid_note(rounds: Rounds) -> list[str]:
+    if not rounds or "grid, 2 workers" not in rounds[0]:
+        return []
+    return [
+        "",
+        "grid, 2 workers: the browser engine with `grid_url`, its two workers remote "
+        "sessions on a Selenium Grid 4 standalone server (`--max-sessions 2`, managed "
+        "downloads) started on this same machine, files fetched through the Grid. Its "
+        "browsers are the Grid's processes, so their memory is not in the table (CPU busy "
+        "is the whole machine's). Beside `2 browsers` (local, the same count) the pair "
+        "shows what the Grid costs, not what more machines would give.",
+    ]
+
+
 def _notes(rounds: Rounds) -> list[str]:
     loads = [
         f"round {i}, {label}: {f.load}" for i, r in enumerate(rounds, 1) for label, f in r.items()
@@ -190,6 +205,7 @@ def _notes(rounds: Rounds) -> list[str]:
         f"off samples taken every 0.05 s. Peak memory of the browsers is PSS of each "
         f"browser's process tree every {MEMORY_EVERY:g} s; CPU busy is the whole machine's "
         f"use (simulator included), every {CPU_EVERY:g} s.",
+        *_grid_note(rounds),
         "",
         "What else ran (load average and the busiest other processes over 1 s, just before "
         "each run):",

@@ -74,6 +74,19 @@ def browser_ready() -> None:
 
 
 @pytest.fixture(scope="session")
+def grid(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Selenium Grid 4 (standalone server, managed downloads on, 2 sessions) for
+    the whole test session, stopped at its end (tests/gridkit.py)."""
+    from gridkit import grid_missing, running_grid
+
+    reason = grid_missing()
+    if reason:
+        pytest.skip(reason)
+    with running_grid(tmp_path_factory.mktemp("grid")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def _shared_sim() -> Iterator[Any]:
     """The 20-PO simulator the whole session shares (its data never changes)."""
     from coupadl.simulator.server import SimulatorServer

@@ -136,6 +136,13 @@ class BrowserError(CoupadlError):
     exit_code = ExitCode.BROWSER
 
 
+class GridError(BrowserError):
+    """The Selenium Grid at ``grid_url`` cannot run this run's browsers (unreachable, no
+    slot for the browser, no managed downloads): the run stops before any PO."""
+
+    code = "E_GRID"
+
+
 class ProfileLockedError(BrowserError):
     """A running browser holds the profile directory."""
 

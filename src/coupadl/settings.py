@@ -180,6 +180,17 @@ class Settings(BaseSettings):
         description="Path to chromedriver/msedgedriver (default: found on PATH; never downloaded).",
     )
     headless: bool = Field(default=True, description="Run the browser without a window.")
+    grid_url: str | None = Field(
+        default=None,
+        description="A Selenium Grid 4 (hub or standalone server), e.g. http://grid:4444: "
+        "each browser worker is a remote session there instead of a local browser. Its "
+        "nodes need managed downloads (--enable-managed-downloads true); see docs/grid.md.",
+    )
+    grid_browser_args: list[str] = Field(
+        default=[],
+        description="Extra command-line arguments for browsers on the Grid, e.g. "
+        "'--no-sandbox' when its nodes run as root (env: a JSON list).",
+    )
     profile_dir: Path = Field(
         default_factory=default_profile_dir,
         description="The signed-in base browser profile written by 'coupadl login'. Default: "
@@ -235,8 +246,9 @@ class Settings(BaseSettings):
     # --- pool ---------------------------------------------------------------------
     workers: int | Literal["auto"] = Field(
         default="auto",
-        description="Browser workers: a number, or 'auto' (from free memory and CPUs, "
-        "at most max_workers). 1 means the sequential single-browser path.",
+        description="Browser workers: a number, or 'auto' (from free memory and CPUs; on a "
+        "Grid, its free slots; at most max_workers). 1 means the sequential "
+        "single-browser path.",
     )
     max_workers: int = Field(
         default=4, ge=1, description="Upper bound for 'auto' and for scaling back up."
@@ -300,10 +312,10 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a graceful stop waits for POs in flight."
     )
 
-    @field_validator("base_url")
+    @field_validator("base_url", "grid_url")
     @classmethod
-    def _strip_base_url(cls, value: str | None) -> str | None:
-        if value is None:
+    def _strip_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
             return None
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):

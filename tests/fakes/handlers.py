@@ -186,3 +186,22 @@ class OneWorkerStartsHandler(FakeHandler):
         if self.worker_id != "worker-1":
             raise BrowserError(f"fake browser of {self.worker_id} cannot start")
         super().start()
+
+
+# In fake-state: once it exists, every RemoteGoneHandler's far end is gone, once.
+REMOTE_GONE_FILE = "remote-gone"
+
+
+class RemoteGoneHandler(FakeHandler):
+    """A remote handler (``coupadl.execution.handler.RemoteHandler``): ``alive()`` says
+    False once per worker after the test writes ``REMOTE_GONE_FILE``, as a Grid that
+    lost the worker's session would. Each start is counted in ``starts-<worker>``."""
+
+    def start(self) -> None:
+        super().start()
+        with open(state_dir(self.settings) / f"starts-{self.worker_id}", "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+    def alive(self) -> bool:
+        gone = (state_dir(self.settings) / REMOTE_GONE_FILE).exists()
+        return not (gone and first_time(self.settings, f"lost-{self.worker_id}"))

@@ -629,6 +629,9 @@ class _FakeSession:
     def po_tab(self) -> Iterator[None]:
         yield
 
+    def after_po(self) -> None:
+        return
+
     def open(self, url: str) -> str:
         return url
 

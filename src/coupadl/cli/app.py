@@ -17,6 +17,7 @@ from coupadl.cli.common import (
     BrowserBinary,
     ConfigFile,
     DriverPath,
+    GridUrl,
     ProfileDir,
     Quiet,
     RateLimitBurst,
@@ -88,6 +89,7 @@ def run(
     workers: Annotated[
         str | None, typer.Option("--workers", "-w", help="Number of browsers, or 'auto'.")
     ] = None,
+    grid_url: GridUrl = None,
     sequential: Annotated[
         bool, typer.Option("--sequential", help="One browser, one PO after another.")
     ] = False,
@@ -165,6 +167,7 @@ def run(
             auto_check_every=auto_check_every,
             ca_bundle=ca_bundle,
             workers=1 if sequential else workers,
+            grid_url=grid_url,
             enable_parallel=True if parallel else None,
             use_persistent_pool=True if use_pool else None,
             limit=limit,

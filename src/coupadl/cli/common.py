@@ -48,6 +48,14 @@ ApiClientId = Annotated[
         "COUPA_API_CLIENT_SECRET, the config file or 'coupadl login --api'.",
     ),
 ]
+GridUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--grid-url",
+        help="Selenium Grid 4 to run the browser workers on, e.g. http://grid:4444 "
+        "(docs/grid.md).",
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")]
 
 

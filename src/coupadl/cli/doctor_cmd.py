@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from coupadl.cli.common import ApiClientId, console, fail, settings_from, setup_logging
+from coupadl.cli.common import (
+    ApiClientId,
+    GridUrl,
+    console,
+    fail,
+    settings_from,
+    setup_logging,
+)
 from coupadl.settings import BrowserKind, EngineKind
 
 _TAGS = {
@@ -38,6 +45,7 @@ def doctor(
         typer.Option("--engine", help="The engine runs use: 'api' needs no browser."),
     ] = None,
     api_client_id: ApiClientId = None,
+    grid_url: GridUrl = None,
     session_check: Annotated[
         bool,
         typer.Option(
@@ -54,7 +62,8 @@ def doctor(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
 ) -> None:
     """Check Python, browser and driver, profile, session, output folder and tenant,
-    and the REST API client (token, scopes, a PO list read) when one is configured.
+    the REST API client (token, scopes, a PO list read) when one is configured, and the
+    Selenium Grid (reachable, slots, managed downloads) with --grid-url.
 
     Exit code 0: all ok; 10: warnings only; 11: a check failed (docs/troubleshooting.md).
     """
@@ -77,6 +86,7 @@ def doctor(
             profile_dir=profile_dir,
             engine=engine,
             api_client_id=api_client_id,
+            grid_url=grid_url,
         )
     except CoupadlError as exc:
         raise fail(exc) from None

@@ -3,8 +3,11 @@
 The checks themselves live by subject: :mod:`~coupadl.doctor.environment` (Python,
 browser, driver), :mod:`~coupadl.doctor.profile` (profile, session),
 :mod:`~coupadl.doctor.output`, :mod:`~coupadl.doctor.network` (the tenant) and
-:mod:`~coupadl.doctor.api` (the REST API route, when it is configured). With engine
-'api' no browser is needed, so the browser, driver, profile and session are skipped.
+:mod:`~coupadl.doctor.api` (the REST API route, when it is configured) and
+:mod:`~coupadl.doctor.grid` (the Selenium Grid, when ``grid_url`` is set; the local
+browser checks still run: a run reads the base profile here to export its cookies).
+With engine 'api' no browser is needed, so the browser, driver, profile and session
+are skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable
 
 from coupadl.doctor.api import check_api
 from coupadl.doctor.environment import check_browser, check_driver, check_python
+from coupadl.doctor.grid import check_grid
 from coupadl.doctor.network import DEFAULT_TENANT_TIMEOUT, check_tenant
 from coupadl.doctor.output import DEFAULT_MIN_FREE_BYTES, check_output
 from coupadl.doctor.profile import check_profile, check_session
@@ -48,15 +52,16 @@ def run_doctor(
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
     tenant_timeout: float = DEFAULT_TENANT_TIMEOUT,
 ) -> list[Check]:
-    """Every check, in the order a run needs them; the session check comes last, then
-    the API route's (when configured)."""
+    """Every check, in the order a run needs them; the Grid's (when configured) before
+    the session check, which comes last, then the API route's (when configured)."""
     python = check_python()
     output = check_output(settings.out, min_free_bytes)
     tenant = check_tenant(settings.base_url, tenant_timeout)
     if settings.engine is EngineKind.API:
         skip = [Check(n, Level.SKIP, _NO_BROWSER) for n in ("browser", "driver", "profile")]
         session_skip = Check("session", Level.SKIP, _NO_BROWSER)
-        return [python, *skip, output, tenant, session_skip, *check_api(settings)]
+        grid = check_grid(settings)  # a Grid with engine 'api' fails: a run refuses it
+        return [python, *skip, output, tenant, *grid, session_skip, *check_api(settings)]
     browser, browser_version = check_browser(settings)
     driver = check_driver(settings, browser_version)
     profile = check_profile(settings.profile_dir, settings.base_url)
@@ -70,6 +75,7 @@ def run_doctor(
         profile,
         output,
         tenant,
+        *check_grid(settings),
         check_session(settings, wanted=session, blocked_by=blocked),
         *check_api(settings),
     ]

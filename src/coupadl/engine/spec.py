@@ -28,3 +28,10 @@ API = EngineSpec(
     prepare_factory="coupadl.engine.api.prepare:prepare_api",
     failure_code="E_NETWORK",
 )
+# The browser engine with its workers as remote sessions on a Selenium Grid (grid_url).
+GRID = EngineSpec(
+    name="browser",
+    handler_factory="coupadl.engine.browser.grid_worker:GridHandler",
+    prepare_factory="coupadl.engine.browser.grid_worker:prepare_grid",
+    failure_code="E_BROWSER",
+)

@@ -55,6 +55,16 @@ class Handler(Protocol):
         """True when its session is signed in (POs will not ask for a new sign-in)."""
 
 
+@runtime_checkable
+class RemoteHandler(Protocol):
+    """A handler whose work runs on another machine (a browser on a Selenium Grid): it
+    has no local processes to watch, so its worker asks it, between POs, whether it is
+    still there."""
+
+    def alive(self) -> bool:
+        """False when the remote end is gone; a cheap call, never a page load."""
+
+
 @dataclass(frozen=True)
 class EngineSpec:
     """An engine as the executors see it: its parts by ``"module:callable"`` path, so an

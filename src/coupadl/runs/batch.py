@@ -32,7 +32,13 @@ from coupadl.models import POResult, POTask
 from coupadl.reports.html_report import write_html_report
 from coupadl.reports.json_report import REPORT_NAME, write_report
 from coupadl.reports.outcome import RunOutcome, exit_code_for, workers_phrase
-from coupadl.runs.executors import Processed, engine_figures, process_tasks, run_mode
+from coupadl.runs.executors import (
+    Processed,
+    engine_figures,
+    grid_engine,
+    process_tasks,
+    run_mode,
+)
 from coupadl.settings import Settings
 from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
 from coupadl.spreadsheet.writer import ResultsWriter
@@ -168,6 +174,7 @@ def run_batch(
     :class:`coupadl.execution.progress.RunProgress`) follows the whole run: per-worker
     stages, counts, rate, notable events, interrupts."""
     settings.require_base_url()
+    settings = grid_engine(settings)
     table = read_input(input_path)
     plan = plan_rows(table)
     started = time.time()

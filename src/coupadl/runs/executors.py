@@ -20,11 +20,18 @@ from typing import Any, Protocol
 from coupadl.coupa.po_numbers import dedupe
 from coupadl.coupa.status import error_for
 from coupadl.coupa.urls import po_id_for_number, po_url
+from coupadl.engine.browser.grid import require_grid
 from coupadl.engine.browser.login import reauthenticator, require_base_profile
 from coupadl.engine.http.checking import AGREED, DISAGREED
 from coupadl.engine.http.traffic import COUNTERS
-from coupadl.engine.spec import API, BROWSER, HTTP
-from coupadl.errors import AuthRequiredError, BrowserError, PlainHttpRefusedError
+from coupadl.engine.spec import API, BROWSER, GRID, HTTP
+from coupadl.errors import (
+    AuthRequiredError,
+    BrowserError,
+    ConfigError,
+    GridError,
+    PlainHttpRefusedError,
+)
 from coupadl.execution.concurrency import LimitChange, limit_for
 from coupadl.execution.handler import EngineSpec
 from coupadl.execution.inline import InlineState, run_inline
@@ -75,7 +82,7 @@ def _run_sequential(
         recorder.record,
         recorder.state,
         require_base_profile(settings),
-        BROWSER,
+        browser_engine(settings),
         reauth=reauth,
         progress=recorder.monitor,
     )
@@ -101,11 +108,13 @@ def _run_pooled(
             recorder.record,
             recorder.state,
             require_base_profile(settings),
-            engine=BROWSER,
+            engine=browser_engine(settings),
             reauth=reauth,
             interactive=interactive,
             progress=recorder.monitor,
         )
+    except GridError:
+        raise  # one browser on the same Grid would be refused as well
     except BrowserError as exc:
         left = [t for t in tasks if t.po_number not in recorder.recorded]
         log.warning(
@@ -130,15 +139,51 @@ def _auth_required(po: str, settings: Settings) -> POResult:
     )
 
 
+def browser_engine(settings: Settings) -> EngineSpec:
+    """The browser engine: its workers local browsers, or remote sessions on a Grid."""
+    return GRID if settings.grid_url else BROWSER
+
+
 def resolve_workers(settings: Settings, n_tasks: int) -> int:
     """How many browsers this run uses; 1 means the sequential path."""
     if n_tasks <= 1 or not settings.enable_parallel or not settings.use_persistent_pool:
         return 1
+    if settings.workers == "auto" and settings.grid_url:
+        return grid_workers(settings, n_tasks)
     if settings.workers == "auto":
         from coupadl.execution.pool.monitor import auto_worker_count_now
 
         return max(1, min(auto_worker_count_now(settings.max_workers), n_tasks))
     return max(1, min(int(settings.workers), n_tasks))
+
+
+def grid_engine(settings: Settings) -> Settings:
+    """With ``grid_url``, the browser engine runs the POs, its workers on the Grid; a
+    Grid that cannot run them (:func:`require_grid`) stops the run before any PO."""
+    if not settings.grid_url:
+        return settings
+    if settings.engine not in (EngineKind.AUTO, EngineKind.BROWSER):
+        raise ConfigError(
+            f"grid_url runs browser workers on a Selenium Grid, and engine "
+            f"'{settings.engine.value}' has none: use --engine browser, or leave grid_url unset."
+        )
+    require_grid(settings)
+    if settings.engine is EngineKind.AUTO:
+        log.info("grid_url is set: the browser engine runs the POs on the Selenium Grid")
+        return settings.model_copy(update={"engine": EngineKind.BROWSER})
+    return settings
+
+
+def grid_workers(settings: Settings, n_tasks: int) -> int:
+    """``workers auto`` on a Grid: its free slots for the browser, at most
+    ``max_workers`` (at least one: more sessions wait in the Grid's queue)."""
+    status = require_grid(settings)
+    workers = max(1, min(status.free, settings.max_workers, n_tasks))
+    log.info(
+        "workers auto on the Selenium Grid: %d (%d of its %d slot(s) free, max_workers %d)",
+        workers, status.free, status.slots, settings.max_workers,
+    )  # fmt: skip
+    return workers
 
 
 def process_tasks(

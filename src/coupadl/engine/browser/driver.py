@@ -23,6 +23,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chromium.options import ChromiumOptions
 from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.remote.remote_connection import RemoteConnection
+from selenium.webdriver.remote.webdriver import WebDriver
 from urllib3.util.retry import Retry
 
 from coupadl.errors import BrowserError, ProfileLockedError
@@ -204,7 +205,7 @@ def command_timeout(settings: Settings) -> float:
     return settings.page_timeout + COMMAND_MARGIN
 
 
-def bound_commands(driver: ChromiumDriver, seconds: float) -> None:
+def bound_commands(driver: WebDriver, seconds: float) -> None:
     """Make every WebDriver command of ``driver`` fail (urllib3 ``ReadTimeoutError``)
     when chromedriver has not answered within ``seconds``, with no second try.
 

@@ -35,6 +35,7 @@ releases paused requests when the client goes away).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -63,21 +64,27 @@ def debugger_address(capabilities: dict[str, Any]) -> str | None:
 
 
 @dataclass
-class _Download:
+class DownloadSeen:
     """What the browser reported about the download into one folder."""
 
     url: str = ""
     state: str = "pending"  # then inProgress, completed or canceled
     received: int = 0  # the most bytes seen (a canceled download reports 0)
     total: int = 0
+    file_path: str = ""  # where the browser saved it (reported once completed)
+    guid: str = ""
 
 
 class HostGuard:
     """One browser's downloads: only from :class:`HostPolicy` hosts, and their progress."""
 
-    def __init__(self, policy: HostPolicy, address: str) -> None:
+    def __init__(self, policy: HostPolicy, address: str = "", endpoint: str = "") -> None:
+        """``address`` is a local browser's DevTools ``host:port``; ``endpoint`` a
+        DevTools WebSocket URL as it is (a Grid's ``se:cdp``, which proxies the remote
+        browser's own)."""
         self.policy = policy
         self.address = address
+        self.endpoint = endpoint
         self._ws: websocket.WebSocket | None = None
         self._thread: threading.Thread | None = None
         self._armed = threading.Event()
@@ -85,7 +92,7 @@ class HostGuard:
         self._next_id = 0
         self._replies: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
         self._folder = ""  # the folder the next download goes to
-        self._downloads: dict[str, _Download] = {}
+        self._downloads: dict[str, DownloadSeen] = {}
         self._folder_of_guid: dict[str, str] = {}
         self._blocked: dict[str, list[str]] = {}  # folder -> refused URLs (redacted)
 
@@ -96,10 +103,7 @@ class HostGuard:
     def start(self) -> bool:
         """Connect and intercept; False (logged) when the browser cannot be watched."""
         try:
-            # No proxy: the DevTools endpoint is on this computer.
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            with opener.open(f"http://{self.address}/json/version", timeout=_CONNECT_TIMEOUT) as r:
-                endpoint = json.loads(r.read())["webSocketDebuggerUrl"]
+            endpoint = self.endpoint or self._local_endpoint()
             self._ws = websocket.create_connection(
                 endpoint, timeout=_CONNECT_TIMEOUT, suppress_origin=True
             )
@@ -117,6 +121,12 @@ class HostGuard:
         self._thread = threading.Thread(target=self._read, name="coupadl-hostguard", daemon=True)
         self._thread.start()
         return True
+
+    def _local_endpoint(self) -> str:
+        # No proxy: a local browser's DevTools endpoint is on this computer.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://{self.address}/json/version", timeout=_CONNECT_TIMEOUT) as r:
+            return str(json.loads(r.read())["webSocketDebuggerUrl"])
 
     def _send(self, method: str, params: dict[str, Any]) -> int:
         ws = self._ws
@@ -172,12 +182,39 @@ class HostGuard:
         """Send the next download to ``folder`` and watch it; False: not done (logged)."""
         key = str(folder)
         params = {"behavior": "allowAndName", "downloadPath": key, "eventsEnabled": True}
+        return self._watch(key, params)
+
+    def watch_next_download(self, key: Path) -> bool:
+        """Watch the next download under ``key`` where the browser saves it by itself
+        (a remote browser: its node's folder, never a path on this computer)."""
+        return self._watch(str(key), {"behavior": "default", "eventsEnabled": True})
+
+    def download(self, key: Path) -> DownloadSeen | None:
+        """A copy of what the browser reported of the download watched under ``key``."""
+        with self._lock:
+            found = self._downloads.get(str(key))
+            return dataclasses.replace(found) if found is not None else None
+
+    def cancel_unfinished(self) -> None:
+        """Cancel every download still running (a PO given up on leaves none behind)."""
+        with self._lock:
+            running = [
+                d.guid
+                for d in self._downloads.values()
+                if d.guid and d.state in ("pending", "inProgress")
+            ]
+            self._downloads.clear()
+            self._folder_of_guid.clear()
+        for guid in running:
+            self._request("Browser.cancelDownload", {"guid": guid})
+
+    def _watch(self, key: str, params: dict[str, Any]) -> bool:
         done = self._request("Browser.setDownloadBehavior", params)
         # Only now: the earlier download's "will begin" event came before this answer
         # on the same connection, so it was filed under the earlier folder.
         with self._lock:
             self._folder = key
-            self._downloads[key] = _Download()
+            self._downloads[key] = DownloadSeen()
             self._blocked.pop(key, None)
         return done
 
@@ -213,8 +250,9 @@ class HostGuard:
         if method == "Browser.downloadWillBegin":
             with self._lock:
                 self._folder_of_guid[params["guid"]] = self._folder
-                begun = self._downloads.setdefault(self._folder, _Download())
+                begun = self._downloads.setdefault(self._folder, DownloadSeen())
                 begun.url = redact(str(params.get("url", "")))
+                begun.guid = str(params["guid"])
         elif method == "Browser.downloadProgress":
             guid = params["guid"]
             with self._lock:
@@ -234,6 +272,7 @@ class HostGuard:
                 download.state = state
                 download.received = max(download.received, received)
                 download.total = int(params.get("totalBytes", 0)) or download.total
+                download.file_path = str(params.get("filePath", "")) or download.file_path
             if restarted:
                 self._send("Browser.cancelDownload", {"guid": guid})
             if download.state == "canceled":

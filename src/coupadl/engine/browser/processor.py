@@ -23,6 +23,8 @@ from coupadl.coupa.page import READY_SELECTORS, PageInfo, PageKind, parse_page
 from coupadl.coupa.urls import is_sign_in_url
 from coupadl.engine import po
 from coupadl.engine.browser.downloads import wait_for_complete, wait_for_start
+from coupadl.engine.browser.managed import ManagedFetcher
+from coupadl.engine.browser.remote import RemoteSession
 from coupadl.engine.browser.session import BrowserSession
 from coupadl.engine.flow import no_progress
 from coupadl.errors import AuthRequiredError, DownloadError, RateLimitedError
@@ -44,13 +46,12 @@ def process_po(
     started = time.time()
     try:
         with session.po_tab():
-            return po.process_po(
-                BrowserRecords(session, base),
-                BrowserFetcher(session, settings),
-                task,
-                settings,
-                progress,
-            )
+            try:
+                return po.process_po(
+                    BrowserRecords(session, base), fetcher_for(session), task, settings, progress
+                )
+            finally:
+                session.after_po()
     except _BROWSER_LOST as exc:
         if session.hung is not None:  # the driver left a command unanswered (session.py)
             detail = session.hung
@@ -64,6 +65,13 @@ def process_po(
         result.error_code = "E_BROWSER"
         result.finished_at = time.time()
         return result
+
+
+def fetcher_for(session: BrowserSession) -> BrowserFetcher | ManagedFetcher:
+    """A local browser downloads into the staging folders; a remote one on its node."""
+    if isinstance(session, RemoteSession):
+        return ManagedFetcher(session, session.settings)
+    return BrowserFetcher(session, session.settings)
 
 
 def open_record(session: BrowserSession, url: str, base: str) -> PageInfo:

@@ -18,8 +18,8 @@ from typing import Any
 import psutil
 import urllib3
 from selenium.common.exceptions import TimeoutException, WebDriverException
-from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 from coupadl.engine.browser.driver import (
@@ -84,7 +84,7 @@ class BrowserSession:
             else None
         )
         self._guard: HostGuard | None = None
-        self._driver: ChromiumDriver | None = None
+        self._driver: WebDriver | None = None
         self._keeper: str | None = None
         self._work_tab: str | None = None
         self._tab_uses = 0
@@ -146,7 +146,7 @@ class BrowserSession:
         self.close()
 
     @property
-    def driver(self) -> ChromiumDriver:
+    def driver(self) -> WebDriver:
         if self._driver is None:
             raise BrowserError("the browser session is not started")
         return self._driver
@@ -155,7 +155,7 @@ class BrowserSession:
         """The driver's pid and every browser process under it."""
         if self._driver is None:
             return []
-        process = getattr(self._driver.service, "process", None)
+        process = getattr(getattr(self._driver, "service", None), "process", None)
         if process is None:
             return []
         try:
@@ -239,6 +239,10 @@ class BrowserSession:
                 self._close_tabs(keep_work=finished and not worn_out)
             else:
                 self._work_tab = None  # the browser is closed, not its tabs
+
+    def after_po(self) -> None:
+        """Called once a PO is done with the browser (a remote session empties its
+        node's download folder); nothing to do for a local browser."""
 
     def _close_tabs(self, keep_work: bool) -> None:
         """Close every tab but the keeper (and the work tab, if kept): popups included."""
@@ -342,7 +346,7 @@ class BrowserSession:
         """
         if self._guard is not None and self._guard.active and self._guard.set_download_dir(folder):
             return
-        self.driver.execute_cdp_cmd(
+        self.cdp(
             "Browser.setDownloadBehavior",
             {"behavior": "allowAndName", "downloadPath": str(folder), "eventsEnabled": False},
         )
@@ -370,7 +374,7 @@ class BrowserSession:
     def export_cookies(self) -> Cookies:
         """Every cookie of the browser (CDP), e.g. to sign in another session."""
         with self._watch_commands():
-            result = self.driver.execute_cdp_cmd("Network.getAllCookies", {})
+            result = self.cdp("Network.getAllCookies", {})
         return list(result.get("cookies", []))
 
     def import_cookies(self, cookies: Cookies) -> None:
@@ -381,4 +385,9 @@ class BrowserSession:
             if cookie.get("expires", 0) <= 0:
                 cookie.pop("expires", None)  # a session cookie: CDP rejects -1
         with self._watch_commands():
-            self.driver.execute_cdp_cmd("Network.setCookies", {"cookies": clean})
+            self.cdp("Network.setCookies", {"cookies": clean})
+
+    def cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One CDP command through the driver (a Grid passes it on to its node's)."""
+        answer = self.driver.execute("executeCdpCommand", {"cmd": method, "params": params})
+        return dict(answer.get("value") or {})

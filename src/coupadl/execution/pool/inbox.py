@@ -17,10 +17,12 @@ from coupadl.execution.pool.events import EventKind
 from coupadl.execution.pool.messages import (
     ExportedSession,
     Fatal,
+    HandlerLost,
     Heartbeat,
     LogRecordMsg,
     Progress,
     Ready,
+    RestartHandler,
     Stopped,
     TaskDone,
 )
@@ -77,6 +79,8 @@ class Inbox:
             self._on_ready(slot, message)
         elif isinstance(message, ExportedSession):
             self.sharing.on_exported(slot, message)
+        elif isinstance(message, HandlerLost):
+            self._on_lost(slot, message)
         elif isinstance(message, Fatal):
             slot.last_error = message.message
             logger.warning("%s could not start its handler: %s", slot.worker_id, message.message)
@@ -84,6 +88,14 @@ class Inbox:
             logger.debug("%s stopped", slot.worker_id)
         else:
             logger.warning("%s sent an unknown message %r", slot.worker_id, type(message))
+
+    def _on_lost(self, slot: WorkerSlot, message: HandlerLost) -> None:
+        """A new handler for a worker whose remote one is gone; a busy worker's task
+        finds that out by itself (and its PO is retried)."""
+        if slot.state is not WorkerState.IDLE:
+            return
+        logger.warning("%s: %s; starting a new one", slot.worker_id, message.reason)
+        self.workers.restart_handler(slot, RestartHandler(slot.session))
 
     def _on_ready(self, slot: WorkerSlot, message: Ready) -> None:
         if slot.state is not WorkerState.STARTING:

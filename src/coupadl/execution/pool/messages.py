@@ -68,6 +68,13 @@ class Heartbeat:
 
 
 @dataclass(frozen=True)
+class HandlerLost:
+    """An idle worker's remote handler is gone (a Grid lost its session)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Progress:
     token: int
     text: str

@@ -19,11 +19,12 @@ import traceback
 from multiprocessing.connection import Connection
 
 from coupadl.errors import CoupadlError
-from coupadl.execution.handler import Handler, failed_attempt, load_factory
+from coupadl.execution.handler import Handler, RemoteHandler, failed_attempt, load_factory
 from coupadl.execution.pool.messages import (
     ExportedSession,
     ExportSession,
     Fatal,
+    HandlerLost,
     Heartbeat,
     LogRecordMsg,
     Progress,
@@ -39,6 +40,9 @@ from coupadl.execution.pool.proctree import is_alive, kill_tree, watch
 from coupadl.execution.pool.throttle import ProgressThrottle
 
 logger = logging.getLogger(__name__)
+
+# Seconds between two checks that an idle remote handler's far end is still there.
+REMOTE_CHECK_SECONDS = 5.0
 
 
 class Channel:
@@ -138,6 +142,20 @@ class Worker:
             logger.warning("handler could not list its child pids: %s", exc)
             return []
 
+    def check_remote(self) -> None:
+        """Between POs, ask a remote handler whether its far end is still there (it has
+        no local processes whose exit would tell); tell the pool when it is not."""
+        handler = self.handler
+        if not isinstance(handler, RemoteHandler) or self.throttle is not None:
+            return
+        try:
+            alive = handler.alive()
+        except Exception as exc:  # noqa: BLE001 - a failed check is a lost handler
+            logger.warning("checking the remote handler failed: %s", exc)
+            alive = False
+        if not alive and handler is self.handler and self.throttle is None:
+            self.channel.send(HandlerLost("its remote browser session is gone"))
+
     def close_handler(self) -> None:
         handler, self.handler = self.handler, None
         if handler is None:
@@ -172,6 +190,10 @@ class Worker:
             logger.exception("processing PO %s raised", command.task.po_number)
             result = failed_attempt(command.task, exc, started)
             broken = True
+            if isinstance(self.handler, RemoteHandler):
+                # The pool kills this process next: end the remote session first, or
+                # the Grid keeps its slot until its own session timeout.
+                self.close_handler()
         if not result.started_at:
             result.started_at = started
         if not result.finished_at:
@@ -224,6 +246,7 @@ class Worker:
 
 
 def _heartbeat_loop(worker: Worker, interval: float) -> None:
+    next_check = time.monotonic() + REMOTE_CHECK_SECONDS
     while True:
         time.sleep(interval)
         if worker.stopping:
@@ -231,6 +254,9 @@ def _heartbeat_loop(worker: Worker, interval: float) -> None:
         throttle = worker.throttle
         if throttle is not None:
             throttle.flush()  # a stage held back by the rate limit goes out now
+        elif time.monotonic() >= next_check:
+            next_check = time.monotonic() + REMOTE_CHECK_SECONDS
+            worker.check_remote()
         if not worker.channel.send(Heartbeat()):
             if worker.stopping:
                 return
