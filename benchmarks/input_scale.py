@@ -11,6 +11,7 @@ in a fresh Python process, so one measurement's memory does not leak into the ne
 
     .venv/bin/python benchmarks/input_scale.py               # prints, updates docs/benchmarks.md
     .venv/bin/python benchmarks/input_scale.py --rows 20000 --no-write
+    .venv/bin/python benchmarks/input_scale.py --openpyxl    # also times the old reader
 
 Only its own section of docs/benchmarks.md (between the ``input-scale`` markers) is
 replaced; the throughput figures around it are kept.
@@ -34,6 +35,9 @@ from pathlib import Path
 
 import psutil
 from docsection import DOC, markers, write_section
+from simrun import load_now
+
+from coupadl.spreadsheet.table import InputTable
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = markers("input-scale", "benchmarks/input_scale.py")
@@ -87,9 +91,28 @@ def _max_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB
 
 
-def measure(path: Path, repeat: int, trace: bool) -> dict[str, object]:
+def read_with_openpyxl(path: Path) -> InputTable:
+    """The XLSX reading before calamine (openpyxl, read-only, cached values), for the
+    comparison row: the same table, built by the same code."""
+    from openpyxl import load_workbook
+
+    from coupadl.spreadsheet.table import build_table, is_blank
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        records = [list(r) for r in book["PO_Data"].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    first = next((i for i, r in enumerate(records) if not all(is_blank(v) for v in r)), 0)
+    return build_table(path, "xlsx", records[first:], sheet_name="PO_Data")
+
+
+def measure(path: Path, repeat: int, trace: bool, old: bool = False) -> dict[str, object]:
     """One file in this process: times (or, with ``trace``, traced peak allocations)."""
-    from coupadl.spreadsheet.reader import plan_rows, read_input
+    from coupadl.spreadsheet.reader import plan_rows
+    from coupadl.spreadsheet.reader import read_input as read_new
+
+    read_input = read_with_openpyxl if old else read_new
 
     if trace:
         tracemalloc.start()
@@ -118,15 +141,19 @@ def measure(path: Path, repeat: int, trace: bool) -> dict[str, object]:
     }
 
 
-def measure_in_child(path: Path, repeat: int, trace: bool) -> dict[str, object]:
+def measure_in_child(path: Path, repeat: int, trace: bool, old: bool = False) -> dict[str, object]:
     command = [sys.executable, __file__, "--measure", str(path), "--repeat", str(repeat)]
     if trace:
         command.append("--trace")
+    if old:
+        command.append("--old")
     done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def render(results: dict[str, dict[str, object]], n: int, command: str) -> str:
+def render(
+    results: dict[str, dict[str, object]], n: int, command: str, loads: tuple[str, str]
+) -> str:
     lines = [
         BEGIN,
         "## Input scale",
@@ -134,7 +161,8 @@ def render(results: dict[str, dict[str, object]], n: int, command: str) -> str:
         f"Written by `benchmarks/input_scale.py`. Command: `{command}`",
         "",
         f"Machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}.",
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}. "
+        f"Before the run: {loads[0]}; after it: {loads[1]}.",
         "",
         f"{n:,} rows (PO number, supplier, amount, date, note; repeated POs and one invalid "
         "cell in 500). Each file is read in a fresh process; times are the best of the runs.",
@@ -144,12 +172,15 @@ def render(results: dict[str, dict[str, object]], n: int, command: str) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for kind, r in results.items():
+        traced = f"{r['traced_peak_mb']:.0f}" if "traced_peak_mb" in r else "–"
         lines.append(
             f"| {kind} | {r['size_mb']:.1f} | {r['rows']:,} | {r['tasks']:,} | {r['invalid']:,} "
-            f"| {r['read_s']:.2f} | {r['plan_s']:.2f} | {r['rss_growth_mb']:.0f} "
-            f"| {r['traced_peak_mb']:.0f} |"
+            f"| {r['read_s']:.2f} | {r['plan_s']:.2f} | {r['rss_growth_mb']:.0f} | {traced} |"
         )
     lines += [
+        "",
+        "XLSX is read with python-calamine; the openpyxl row (with `--openpyxl`: one run, "
+        "no traced run) is the reading it replaced, on the same file in the same run.",
         "",
         "Peak RSS growth is the process's peak resident memory minus its size before "
         "reading (interpreter and imports excluded); peak traced is the most memory Python "
@@ -167,10 +198,15 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="Do not write docs/benchmarks.md")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--old", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--openpyxl", action="store_true", help="Also time the old openpyxl XLSX reading"
+    )
     args = parser.parse_args()
     if args.measure is not None:
-        print(json.dumps(measure(args.measure, args.repeat, args.trace)))
+        print(json.dumps(measure(args.measure, args.repeat, args.trace, args.old)))
         return
+    load_before = load_now()
     command = "python benchmarks/input_scale.py " + " ".join(sys.argv[1:])
     work = Path(tempfile.mkdtemp(prefix="coupadl-input-scale-"))
     data = rows(args.rows)
@@ -182,10 +218,15 @@ def main() -> None:
         results[kind] = measure_in_child(path, args.repeat, trace=False)
         results[kind].update(measure_in_child(path, 1, trace=True))
         print(kind, results[kind], flush=True)
+    if args.openpyxl:
+        results["XLSX (openpyxl, before)"] = measure_in_child(
+            files["XLSX"], 1, trace=False, old=True
+        )
+        print("openpyxl", results["XLSX (openpyxl, before)"], flush=True)
     for path in files.values():
         path.unlink()
     work.rmdir()
-    section = render(results, args.rows, command.strip())
+    section = render(results, args.rows, command.strip(), (load_before, load_now()))
     print(section)
     if not args.no_write:
         write_section(BEGIN, END, section)

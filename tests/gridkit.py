@@ -142,6 +142,7 @@ class RecordingProxy:
         self.target = target
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self.client = httpx.Client(timeout=300)  # kept-alive connections to the Grid
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -153,10 +154,9 @@ class RecordingProxy:
                 with proxy._lock:
                     proxy.requests.append((self.command, self.path))
                 headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
-                answer = httpx.request(
-                    self.command, proxy.target + self.path, content=body, headers=headers,
-                    timeout=300,
-                )  # fmt: skip
+                answer = proxy.client.request(
+                    self.command, proxy.target + self.path, content=body, headers=headers
+                )
                 # The Grid names its DevTools proxy (se:cdp) by the address it was asked
                 # on: point it back at the Grid, which alone speaks WebSocket.
                 content = answer.content.replace(
@@ -185,6 +185,7 @@ class RecordingProxy:
     def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self.client.close()
 
     def calls(self, method: str, suffix: str) -> int:
         """How many ``method`` requests had a path ending in ``suffix``."""

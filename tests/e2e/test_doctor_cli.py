@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # as in tests/conftest.py
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHECKS = ("python", "browser", "driver", "profile", "output", "tenant", "session")
+CHECKS = ("python", "paths", "browser", "driver", "profile", "output", "tenant", "session")
 _LINE = re.compile(r"^(ok|warn|fail|skip)\s+(\w+)\s+(.*)$")
 
 

@@ -73,11 +73,11 @@ def test_thirty_pos_on_two_remote_workers_match_the_manifest_through_managed_dow
 def test_a_session_the_grid_loses_mid_run_is_replaced_and_every_po_done_once(
     sim: SimulatorServer, grid: Any, grid_settings: Any, tmp_path: Path, tag: str
 ) -> None:
-    sim.control(page_latency=0.3)  # long enough that the run is still going
+    sim.control(page_latency=0.15)  # long enough that the run is still going
     lost: list[str] = []
 
     def delete_a_session(live: faultkit.Live) -> None:
-        live.when(6)
+        live.when(4)
         sessions = grid.session_ids()
         assert sessions, "no session on the Grid mid-run"
         grid.delete_session(sessions[0])

@@ -30,7 +30,7 @@ from helpers import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-LOCAL = ("python", "browser", "driver", "profile", "output", "tenant")
+LOCAL = ("python", "paths", "browser", "driver", "profile", "output", "tenant")
 GRID = ("grid", "browsers", "slots", "managed")
 _LINE = re.compile(r"^(ok|warn|fail|skip)\s+(\w+)\s+(.*)$")
 

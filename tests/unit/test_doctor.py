@@ -437,7 +437,7 @@ def test_run_doctor_skips_the_session_when_what_it_needs_failed(tmp_path: Path) 
 
     checks = {c.name: c for c in run_doctor(settings, tenant_timeout=5)}
 
-    assert list(checks) == ["python", "browser", "driver", "profile", "output", "tenant",
+    assert list(checks) == ["python", "paths", "browser", "driver", "profile", "output", "tenant",
                             "session"]  # fmt: skip
     assert checks["driver"].level is Level.FAIL
     assert checks["tenant"].level is Level.FAIL

@@ -134,8 +134,8 @@ def test_engine_api_skips_every_browser_check(tmp_path: Path) -> None:
     settings = load_settings({"engine": "api", "api_client_id": "acme-dl", "out": tmp_path})
     checks = run_doctor(settings, session=True, min_free_bytes=0)  # no URL: no network
     names = [c.name for c in checks]
-    assert names == ["python", "browser", "driver", "profile", "output", "tenant", "session",
-                     "api", "scopes", "po_list"]  # fmt: skip
+    assert names == ["python", "paths", "browser", "driver", "profile", "output", "tenant",
+                     "session", "api", "scopes", "po_list"]  # fmt: skip
     skipped = {c.name for c in checks if c.level is Level.SKIP}
     assert {"browser", "driver", "profile", "session"} <= skipped
 

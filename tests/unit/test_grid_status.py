@@ -307,6 +307,6 @@ def test_run_doctor_puts_the_grid_rows_before_the_session(tmp_path: Path) -> Non
     # Engine 'api' with a Grid is refused before any network (no URL: no tenant GET).
     settings = load_settings({"engine": "api", "grid_url": URL, "out": tmp_path})
     names = [c.name for c in run_doctor(settings, min_free_bytes=0)]
-    assert names == ["python", "browser", "driver", "profile", "output", "tenant",
+    assert names == ["python", "paths", "browser", "driver", "profile", "output", "tenant",
                      "grid", "browsers", "slots", "managed", "session",
                      "api", "scopes", "po_list"]  # fmt: skip

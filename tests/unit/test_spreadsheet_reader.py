@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import random
+import zipfile
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from coupadl.errors import InputFileError
 from coupadl.models import POTask
@@ -237,3 +240,167 @@ def test_completed_rows_are_skipped(tmp_path: Path) -> None:
     assert [t.po_number for t in plan.tasks] == ["2", "3"]
     assert plan.skipped_completed == ["1", "4"]
     assert plan.rows_by_po == {"2": [1], "3": [2]}
+
+
+# --- Excel cells, checked against openpyxl's reading (the reader before calamine) -------
+
+
+def openpyxl_table(path: Path, sheet: str) -> list[dict[str, object]]:
+    """The rows as openpyxl's read-only, cached-values reading gives them: the oracle."""
+    from coupadl.spreadsheet.table import build_table, is_blank
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        records = [list(r) for r in book[sheet].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    while records and all(is_blank(v) for v in records[0]):
+        records.pop(0)
+    return build_table(path, "xlsx", records).rows
+
+
+def typed(rows: list[dict[str, object]]) -> list[dict[str, tuple[str, object]]]:
+    """3 == 3.0 and a datetime equals nothing but a datetime: compare types too."""
+    return [{k: (type(v).__name__, v) for k, v in row.items()} for row in rows]
+
+
+CELLS: list[object] = [
+    4500012345.0, 4500012345, 3, 2.5, -0.0, 1e20, 10**15, 0.1, True, False, None, " x ",
+    "two\nlines", datetime(2025, 3, 14, 9, 30), datetime(2025, 3, 14), date(2025, 3, 14),
+    datetime(2025, 3, 14, 9, 30, 15, 123456), datetime(1900, 1, 1), datetime(1900, 3, 1),
+    time(9, 30, 15), time(0, 0), timedelta(hours=30, minutes=5), "#N/A", "#DIV/0!",
+    "=1+1", "Åsa €",
+]  # fmt: skip
+# Number formats on plain numbers: dates, times, durations and non-dates.
+FORMATS = ["yyyy-mm-dd", "mmm-yy", "[h]:mm:ss", "hh:mm", "0.00%", '#,##0 "kr"', "@", "General"]
+
+
+def cell_workbook(path: Path, *, epoch_1904: bool = False, iso_dates: bool = False) -> Path:
+    book = Workbook()
+    book.iso_dates = iso_dates
+    if epoch_1904:
+        book.epoch = datetime(1904, 1, 1)
+    sheet = book.active
+    sheet.title = "PO_Data"
+    # Starts at C3, as a sheet with a title block or margin column does.
+    sheet["C3"], sheet["D3"], sheet["E3"] = "PO_NUMBER", "Value", "Formatted"
+    serials = [45000.25, 45000, 0.5, 1.75, 0]
+    for row, value in enumerate(CELLS, start=4):
+        if epoch_1904 and isinstance(value, datetime) and value.year < 1904:
+            value = None  # a negative serial there: calamine reads it as midnight (known)
+        sheet.cell(row=row, column=3, value=f"PO{row}")
+        sheet.cell(row=row, column=4, value=value)
+        formatted = sheet.cell(row=row, column=5, value=serials[row % len(serials)])
+        formatted.number_format = FORMATS[row % len(FORMATS)]
+    sheet.cell(row=40, column=3, value="PO40")  # after a gap of empty rows
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"epoch_1904": True}, {"iso_dates": True}], ids=["1900", "1904", "iso"]
+)
+def test_xlsx_cells_read_as_openpyxl_reads_them(tmp_path: Path, options: dict[str, bool]) -> None:
+    path = cell_workbook(tmp_path / "in.xlsx", **options)
+    expected = openpyxl_table(path, "PO_Data")
+    table = read_input(path)
+    assert table.columns == ["Column1", "Column2", "PO_NUMBER", "Value", "Formatted"]
+    assert typed(table.rows) == typed(expected)
+    values = [r["Value"] for r in table.rows]
+    assert values[0] == 4500012345 and type(values[0]) is int  # a PO typed as a number
+    assert {"#N/A", "#DIV/0!"} <= set(values)  # error cells keep their text
+
+
+def test_xlsx_many_rows_read_as_openpyxl_reads_them(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["PO_NUMBER", "When", "Time", "Hours", "Amount"])
+    for i in range(1500):
+        amount = round(rng.uniform(-5, 5), rng.randrange(4))
+        when, hours = rng.uniform(0, 60_000), rng.uniform(0, 100)
+        sheet.append([4_500_000_000.0 + i, when, rng.random(), hours, amount])
+        for column, style in ((2, "yyyy-mm-dd hh:mm:ss"), (3, "hh:mm:ss"), (4, "[h]:mm")):
+            sheet.cell(row=i + 2, column=column).number_format = style
+    path = tmp_path / "many.xlsx"
+    book.save(path)
+    assert typed(read_input(path).rows) == typed(openpyxl_table(path, "Sheet"))
+
+
+def test_xlsx_po_data_sheet_matched_loosely(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "in.xlsx", {"Intro": [["x"]], " po_data ": [["PO_NUMBER"], ["PO9"]]}
+    )
+    assert read_input(path).sheet_name == " po_data "
+
+
+def test_xlsx_uncalculated_po_formula_cells_are_named(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet["B2"], sheet["C2"] = "PO_NUMBER", "Note"
+    sheet["B3"], sheet["C3"] = '="PO"&"1"', "a"
+    sheet["B4"], sheet["C4"] = "PO2", "b"
+    sheet["B6"], sheet["C6"] = "=A1", "c"
+    path = tmp_path / "in.xlsx"
+    book.save(path)
+    formulas = load_workbook(path).active  # formula mode: the oracle for the cell names
+    expected = [c.coordinate for c in formulas["B"] if str(c.value).startswith("=")]
+    table = read_input(path)
+    assert table.uncalculated_formulas == expected == ["B3", "B6"]
+    assert [(i.row_index, i.message) for i in plan_rows(table).invalid] == [
+        (0, "The PO_NUMBER cell is empty, or holds a formula that was never calculated: "
+            "open the file in Excel, save it, and run again."),
+        (2, "The PO_NUMBER cell is empty, or holds a formula that was never calculated: "
+            "open the file in Excel, save it, and run again."),
+    ]  # fmt: skip
+
+
+def truncated(path: Path) -> None:
+    write_xlsx(path, {"PO_Data": [["PO_NUMBER"], *[[f"PO{i}"] for i in range(200)]]})
+    path.write_bytes(path.read_bytes()[:1500])
+
+
+def password_protected(path: Path) -> None:
+    # Excel saves an encrypted workbook as an OLE2 compound file, not a zip.
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+
+
+def zip_without_workbook(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("content.xml", "<office:document/>")
+
+
+@pytest.mark.parametrize("damage", [truncated, password_protected, zip_without_workbook])
+def test_broken_xlsx_message_as_openpyxl_reading_gave(tmp_path: Path, damage: Any) -> None:
+    path = tmp_path / "in.xlsx"
+    damage(path)
+    with pytest.raises((zipfile.BadZipFile, KeyError)) as refused:
+        load_workbook(path, read_only=True, data_only=True)
+    with pytest.raises(InputFileError) as info:
+        read_input(path)
+    assert info.value.message == (
+        f"in.xlsx is not a readable Excel workbook ({refused.value}). "
+        "Save it again from Excel as .xlsx, or export it as CSV."
+    )
+
+
+def test_damaged_sheet_xml_is_an_input_error(tmp_path: Path) -> None:
+    source = write_xlsx(tmp_path / "ok.xlsx", {"PO_Data": [["PO_NUMBER"], ["PO1"]]})
+    path = tmp_path / "in.xlsx"
+    with zipfile.ZipFile(source) as good, zipfile.ZipFile(path, "w") as bad:
+        for item in good.infolist():
+            data = good.read(item)
+            bad.writestr(item, data[:-40] if item.filename.startswith("xl/worksheets/") else data)
+    with pytest.raises(InputFileError, match="not a readable Excel workbook"):
+        read_input(path)
+
+
+def test_locked_xlsx_says_close_excel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_xlsx(tmp_path / "in.xlsx", {"PO_Data": [["PO_NUMBER"], ["PO1"]]})
+
+    def locked(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", locked)
+    with pytest.raises(InputFileError, match="close it in Excel"):
+        read_input(path)

@@ -25,6 +25,7 @@ from coupadl.cli.common import (
     Verbose,
     console,
     fail,
+    run_input,
     settings_from,
     setup_logging,
 )
@@ -62,7 +63,15 @@ def main_options(
 
 @app.command()
 def run(
-    input_file: Annotated[Path, typer.Argument(help="CSV or Excel file with a PO_NUMBER column.")],
+    ctx: typer.Context,
+    input_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="INPUT_FILE",
+            help="CSV or Excel file with a PO_NUMBER column (default: excel_path of the "
+            "old tool's myscript_config.json).",
+        ),
+    ] = None,
     base_url: BaseUrl = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
     engine: Annotated[
@@ -99,6 +108,9 @@ def run(
     use_pool: Annotated[
         bool, typer.Option("--use-pool", hidden=True, help="Older name: use the worker pool.")
     ] = False,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", hidden=True, help="Older name of INPUT_FILE.")
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Process at most N POs.")] = None,
     only_failed: Annotated[
         bool,
@@ -155,6 +167,7 @@ def run(
     setup_logging(verbose, quiet)
     terminate_as_interrupt()
     try:
+        input_file = run_input(input_file, csv, config, ctx)
         settings = settings_from(
             config,
             base_url=base_url,
@@ -241,7 +254,9 @@ def login(
     verbose: Verbose = False,
 ) -> None:
     """Sign in to Coupa in a browser window and keep the signed-in profile for runs
-    (--api: store the REST API client's secret instead)."""
+    (--api: store the REST API client's secret instead). Without a display (a Linux
+    server) --username/--password sign in headless; SSO needs another way (see
+    docs/troubleshooting.md, 'No display')."""
     from coupadl.engine.browser.login import check_signed_in, sign_in
 
     setup_logging(verbose, False)

@@ -15,6 +15,7 @@ from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from coupadl.settings import ENV_PREFIX, Settings
+from coupadl.settings_oldtool import IGNORED, MAPPING, OLD_CONFIG_NAME
 
 _HEADER = """# Configuration
 
@@ -22,8 +23,9 @@ Generated from `coupadl.settings.Settings` by `python -m coupadl.cli.configdoc`;
 do not edit by hand.
 
 Precedence, highest first: command-line flag, environment variable, config file
-(`--config FILE`, else `$COUPA_CONFIG`, else `./coupadl.toml`; TOML, keys as in the
-first column), default.
+(`--config FILE`, else `$COUPA_CONFIG`, else `./coupadl.toml`, else the old tool's
+`./myscript_config.json`; TOML, keys as in the first column, or the old tool's JSON:
+see the end of this page), default.
 
 | setting (TOML key) | flag | environment | default | meaning |
 | --- | --- | --- | --- | --- |
@@ -76,7 +78,31 @@ def render() -> str:
             f"| `{name}` | {flags.get(name, '')} | {_env_names(name, field)} | "
             f"{_default(field)} | {description} |"
         )
-    return _HEADER + "\n".join(rows) + "\n"
+    return _HEADER + "\n".join(rows) + "\n" + _old_tool_section()
+
+
+def _old_tool_section() -> str:
+    """How the keys of the old tool's JSON config map to coupadl's."""
+    lines = [
+        "",
+        f"## The old tool's `{OLD_CONFIG_NAME}`",
+        "",
+        "A `.json` config file (`--config`, `$COUPA_CONFIG`, or `./myscript_config.json`",
+        "when neither names a file and there is no `./coupadl.toml`) is read as the config",
+        "of the tool coupadl replaces; its paths are relative to the working directory, as",
+        "that tool took them. INPUT_FILE or `--csv` beats its `excel_path`. Its",
+        "command line works too: `coupadl run --csv FILE --use-pool`. Keys with no meaning",
+        "here, and unknown keys, are named in one warning line and otherwise ignored.",
+        "",
+        "| old key | coupadl | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for key, (target, meaning) in MAPPING.items():
+        name = target if target.isupper() else f"`{target}`"
+        lines.append(f"| `{key}` | {name} | {meaning} |")
+    for key, why in IGNORED.items():
+        lines.append(f"| `{key}` | (ignored, warned) | {why} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -90,7 +90,12 @@ def doctor(
         )
     except CoupadlError as exc:
         raise fail(exc) from None
-    checks = run_doctor(settings, session=session_check, min_free_bytes=min_free_mb * 1024**2)
+    checks = run_doctor(
+        settings,
+        session=session_check,
+        min_free_bytes=min_free_mb * 1024**2,
+        config_file=config,
+    )
     for check in checks:
         line = f"{_TAGS[check.level.value]} {check.name:<8} {escape(check.detail)}"
         if check.advice and check.level in (Level.WARN, Level.FAIL):

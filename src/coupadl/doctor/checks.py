@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from pathlib import Path
 
 from coupadl.doctor.api import check_api
 from coupadl.doctor.environment import check_browser, check_driver, check_python
 from coupadl.doctor.grid import check_grid
+from coupadl.doctor.locations import check_locations
 from coupadl.doctor.network import DEFAULT_TENANT_TIMEOUT, check_tenant
 from coupadl.doctor.output import DEFAULT_MIN_FREE_BYTES, check_output
 from coupadl.doctor.profile import check_profile, check_session
@@ -51,17 +53,21 @@ def run_doctor(
     session: bool = True,
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
     tenant_timeout: float = DEFAULT_TENANT_TIMEOUT,
+    config_file: Path | None = None,
 ) -> list[Check]:
     """Every check, in the order a run needs them; the Grid's (when configured) before
-    the session check, which comes last, then the API route's (when configured)."""
+    the session check, which comes last, then the API route's (when configured).
+    ``config_file`` is the --config given, for the row of paths found."""
     python = check_python()
+    api = settings.engine is EngineKind.API
+    paths = check_locations(settings, config_file, browser_needed=not api)
     output = check_output(settings.out, min_free_bytes)
     tenant = check_tenant(settings.base_url, tenant_timeout)
-    if settings.engine is EngineKind.API:
+    if api:
         skip = [Check(n, Level.SKIP, _NO_BROWSER) for n in ("browser", "driver", "profile")]
         session_skip = Check("session", Level.SKIP, _NO_BROWSER)
         grid = check_grid(settings)  # a Grid with engine 'api' fails: a run refuses it
-        return [python, *skip, output, tenant, *grid, session_skip, *check_api(settings)]
+        return [python, paths, *skip, output, tenant, *grid, session_skip, *check_api(settings)]
     browser, browser_version = check_browser(settings)
     driver = check_driver(settings, browser_version)
     profile = check_profile(settings.profile_dir, settings.base_url)
@@ -70,6 +76,7 @@ def run_doctor(
     blocked = f"{names} failed" if failed else ""
     return [
         python,
+        paths,
         browser,
         driver,
         profile,

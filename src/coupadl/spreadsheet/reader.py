@@ -6,10 +6,11 @@ on a ``PO_Data`` sheet, formulas, trailing empty columns. The records read becom
 :class:`~coupadl.spreadsheet.table.InputTable` (headers, blank rows, the PO and
 folder-level columns: see that module).
 
-Excel formulas: the workbook is read with ``data_only=True``, which returns the value
-Excel cached when it last calculated and saved the file. A formula written by a
-program and never opened in Excel has no cached value, so its cell reads as ``None``
-(and a PO_NUMBER cell like that is reported as invalid, not guessed at).
+Excel: the sheet is read with calamine (:mod:`coupadl.spreadsheet.xlsx`), which gives
+the value Excel cached when it last calculated and saved the file, as openpyxl's
+``data_only=True`` did. A formula written by a program and never opened in Excel has
+no cached value, so its cell reads as ``None`` (and a PO_NUMBER cell like that is
+reported as invalid, not guessed at; openpyxl, in formula mode, tells which).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from coupadl.errors import InputFileError, InvalidPONumber
 from coupadl.models import POTask
+from coupadl.spreadsheet import xlsx
 from coupadl.spreadsheet.table import (
     PO_COLUMN,
     InputTable,
@@ -136,25 +138,17 @@ def _pick_sheet(names: Sequence[str]) -> str:
 
 
 def _read_excel_rows(path: Path) -> tuple[str, list[list[object]]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+    data = _read_bytes(path)  # a file open in Excel fails here, with the Excel hint
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except PermissionError as exc:
-        raise InputFileError(_locked_message(path)) from exc
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = xlsx.worksheets(archive)
+            sheet_name = _pick_sheet(list(sheets))
+            rows = xlsx.sheet_rows(data, archive, sheet_name, sheets[sheet_name])
+    except xlsx.BROKEN as exc:
         raise InputFileError(
             f"{path.name} is not a readable Excel workbook ({exc}). "
             "Save it again from Excel as .xlsx, or export it as CSV."
         ) from exc
-    try:
-        sheet_name = _pick_sheet(workbook.sheetnames)
-        rows: list[list[object]] = [
-            list(r) for r in workbook[sheet_name].iter_rows(values_only=True)
-        ]
-    finally:
-        workbook.close()  # read-only mode keeps the file open until closed
     return sheet_name, rows
 
 

@@ -26,6 +26,7 @@ from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.remote.webdriver import WebDriver
 from urllib3.util.retry import Retry
 
+from coupadl.engine.browser.startfail import explain_start_failure, has_display
 from coupadl.errors import BrowserError, ProfileLockedError
 from coupadl.settings import BrowserKind, Settings
 
@@ -195,9 +196,17 @@ def start_driver(settings: Settings, profile_dir: Path, download_dir: Path) -> C
                 f"The browser profile {profile_dir} is in use by another browser. "
                 "Close that browser, or run 'coupadl login' again."
             ) from exc
-        raise BrowserError(
-            f"Could not start {settings.browser.value}: {text.strip()[:500]}"
-        ) from exc
+        # The raw text names a symptom, not a fix: --verbose shows it, the error advises.
+        log.debug("the driver could not start %s: %s", settings.browser.value, text.strip())
+        failure = explain_start_failure(
+            text,
+            browser=settings.browser,
+            binary=options.binary_location,
+            driver=driver_path,
+            headless=settings.headless,
+            display=has_display(),
+        )
+        raise BrowserError(f"Could not start {settings.browser.value}: {failure.advice}") from exc
 
 
 def command_timeout(settings: Settings) -> float:

@@ -31,6 +31,7 @@ from coupadl.engine.browser.profile import (
     remove_clone,
 )
 from coupadl.engine.browser.session import BrowserSession
+from coupadl.engine.browser.startfail import NO_DISPLAY_HELP, has_display
 from coupadl.errors import AuthRequiredError, BrowserError
 from coupadl.settings import Settings
 
@@ -185,15 +186,38 @@ def _wait_until_closed(profile: Path, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
+def _fit_to_display(settings: Settings) -> Settings:
+    """A visible sign-in on a machine without a screen: headless when the configured
+    username and password can be typed for the person; else stop before any browser."""
+    if settings.headless or has_display():
+        return settings
+    if settings.username and settings.password:
+        log.info(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): signing in headless "
+            "with the configured username and password"
+        )
+        return settings.model_copy(update={"headless": True})
+    raise BrowserError(
+        "No display for the sign-in window: this machine has no screen (Linux with "
+        "neither DISPLAY nor WAYLAND_DISPLAY set). Either sign in with 'coupadl login' on "
+        "a computer with a screen and point profile_dir (--profile-dir) at a copy of "
+        "that profile; or pass --headless if your single sign-on needs no typing; or pass "
+        "--username and --password for Coupa's own sign-in form; or use the REST API "
+        f"engine ('coupadl login --api', then runs with --engine api). See {NO_DISPLAY_HELP}."
+    )
+
+
 def sign_in(settings: Settings, *, timeout: float = 600.0) -> LoginOutcome:
     """Open the tenant on the base profile, sign in (form or SSO), then verify a clone.
 
     Sign-in is over when the browser shows a tenant page that is not a sign-in page,
     however long the person takes, up to ``timeout`` seconds. The browser is then
     closed (a clean exit writes the cookies to the profile) and a headless clone of the
-    profile must reach Coupa without signing in.
+    profile must reach Coupa without signing in. Without a display a visible sign-in
+    goes headless with a username and password, and is refused (BrowserError) without.
     """
     base = settings.require_base_url()
+    settings = _fit_to_display(settings)
     profile = settings.profile_dir
     profile.mkdir(parents=True, exist_ok=True, mode=0o700)
     ensure_not_locked(profile)

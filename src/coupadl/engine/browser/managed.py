@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from coupadl.engine.browser.remote import RemoteSession
+from coupadl.engine.browser.session import begin_download
 from coupadl.errors import DownloadError, DownloadTimeout
 from coupadl.models import Attachment
 from coupadl.settings import Settings
@@ -43,11 +44,7 @@ class ManagedFetcher:
     clock: Callable[[], float] = time.monotonic
 
     def start(self, attachment: Attachment, name: str, staging: Path) -> _Managed:
-        self.session.set_download_dir(staging)
-        try:
-            self.session.start_download(attachment)
-        except DownloadError as exc:  # the link leads off the tenant's and file hosts
-            raise DownloadError(f"{name}: {exc.message}") from exc
+        begin_download(self.session, attachment, name, staging)
         timeout = self.settings.download_start_timeout
         deadline = self.clock() + timeout
         while True:

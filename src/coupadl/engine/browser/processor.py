@@ -25,9 +25,9 @@ from coupadl.engine import po
 from coupadl.engine.browser.downloads import wait_for_complete, wait_for_start
 from coupadl.engine.browser.managed import ManagedFetcher
 from coupadl.engine.browser.remote import RemoteSession
-from coupadl.engine.browser.session import BrowserSession
+from coupadl.engine.browser.session import BrowserSession, begin_download
 from coupadl.engine.flow import no_progress
-from coupadl.errors import AuthRequiredError, DownloadError, RateLimitedError
+from coupadl.errors import AuthRequiredError, RateLimitedError
 from coupadl.execution.ratelimit import pause_seconds
 from coupadl.models import Attachment, POResult, POTask, Status
 from coupadl.settings import Settings
@@ -119,11 +119,7 @@ class BrowserFetcher:
     settings: Settings
 
     def start(self, attachment: Attachment, name: str, staging: Path) -> _BrowserDownload:
-        self.session.set_download_dir(staging)
-        try:
-            self.session.start_download(attachment)
-        except DownloadError as exc:  # the link leads off the tenant's and file hosts
-            raise DownloadError(f"{name}: {exc.message}") from exc
+        begin_download(self.session, attachment, name, staging)
         problem = _problem_of(self.session, staging, name)
         wait_for_start(staging, self.settings.download_start_timeout, abort=problem)
         return _BrowserDownload(staging, problem)

@@ -241,8 +241,7 @@ class BrowserSession:
                 self._work_tab = None  # the browser is closed, not its tabs
 
     def after_po(self) -> None:
-        """Called once a PO is done with the browser (a remote session empties its
-        node's download folder); nothing to do for a local browser."""
+        """A PO is done with the browser: nothing to do here (a remote session's is)."""
 
     def _close_tabs(self, keep_work: bool) -> None:
         """Close every tab but the keeper (and the work tab, if kept): popups included."""
@@ -374,8 +373,7 @@ class BrowserSession:
     def export_cookies(self) -> Cookies:
         """Every cookie of the browser (CDP), e.g. to sign in another session."""
         with self._watch_commands():
-            result = self.cdp("Network.getAllCookies", {})
-        return list(result.get("cookies", []))
+            return list(self.cdp("Network.getAllCookies", {}).get("cookies", []))
 
     def import_cookies(self, cookies: Cookies) -> None:
         """Set cookies exported from another session (CDP ``Network.setCookies``)."""
@@ -391,3 +389,12 @@ class BrowserSession:
         """One CDP command through the driver (a Grid passes it on to its node's)."""
         answer = self.driver.execute("executeCdpCommand", {"cmd": method, "params": params})
         return dict(answer.get("value") or {})
+
+
+def begin_download(session: BrowserSession, attachment: Attachment, name: str, key: Path) -> None:
+    """Watch the next download under ``key`` and start it (a refused link: DownloadError)."""
+    session.set_download_dir(key)
+    try:
+        session.start_download(attachment)
+    except DownloadError as exc:  # the link leads off the tenant's and file hosts
+        raise DownloadError(f"{name}: {exc.message}") from exc
