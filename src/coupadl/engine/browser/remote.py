@@ -61,10 +61,6 @@ class RemoteSession(BrowserSession):
         self.clear_downloads()
         log.debug("remote browser session %s started on %s", driver.session_id, settings.grid_url)
 
-    @property
-    def session_id(self) -> str:
-        return str(self.driver.session_id or "")
-
     def pids(self) -> list[int]:
         """None here: the browser runs on a Grid node (health comes from the session)."""
         return []
