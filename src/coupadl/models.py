@@ -57,6 +57,8 @@ class Attachment:
     name: str
     url: str
     source: AttachmentSource
+    # Bytes, where the listing says (the API's ``file-file-size``; web pages do not).
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class POTask:
     # Folder levels under the output dir; empty means "use the supplier".
     folder_levels: tuple[str, ...] = ()
     attempt: int = 1
+    # --refresh: what earlier runs saved of this finished PO; only new files are fetched.
+    earlier: Earlier | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class FileResult:
     sha256: str
     source: AttachmentSource
     url: str = ""
+    # When a --refresh run added the file (time.time()); 0 for the PO's first download.
+    added_at: float = 0.0
 
 
 @dataclass
@@ -103,6 +109,8 @@ class POResult:
     # engine = auto: "agreed" / "disagreed" when the browser read the PO's page too and
     # its attachment list was compared with plain HTTP's; "" when it was not checked.
     engine_check: str = ""
+    # When a --refresh run last read the PO (time.time()); 0 when none did.
+    last_refreshed: float = 0.0
     # True when another attempt may succeed (network error, HTTP 5xx/429, timeout).
     transient: bool = False
     # HTTP 429: seconds no new PO may start in any browser (coupadl.execution.ratelimit); else None.
@@ -113,5 +121,21 @@ class POResult:
         return len(self.files)
 
     @property
+    def new_files(self) -> list[FileResult]:
+        """The files the last refresh added (none when no refresh ran)."""
+        stamp = self.last_refreshed
+        return [f for f in self.files if stamp and f.added_at == stamp]
+
+    @property
     def duration(self) -> float:
         return max(0.0, self.finished_at - self.started_at)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A finished PO as earlier runs left it, for a --refresh run: its status, its files
+    and its folder (None when it has none, as a PO with no attachments)."""
+
+    status: Status
+    files: tuple[FileResult, ...] = ()
+    folder: Path | None = None

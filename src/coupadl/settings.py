@@ -227,6 +227,11 @@ class Settings(BaseSettings):
         "queued and did not finish as done (FAILED, PARTIAL, TIMEOUT, AUTH_REQUIRED, or "
         "left pending by an interrupted run); POs no run has queued yet are left out.",
     )
+    refresh: bool = Field(
+        default=False,
+        description="Read the POs earlier runs finished again and fetch only the files "
+        "they do not have yet (NEW_FILES and LAST_REFRESHED in the results).",
+    )
 
     # --- what a run shows and logs ------------------------------------------------
     log_file: Path | None = Field(
@@ -358,10 +363,8 @@ class Settings(BaseSettings):
     @field_validator("workers", "concurrency", mode="before")
     @classmethod
     def _parse_workers(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
         if isinstance(value, str):
-            return int(value)
+            return "auto" if value.strip().lower() == "auto" else int(value)
         if isinstance(value, int) and value < 1:
             raise ValueError("must be at least 1 or 'auto'")
         return value

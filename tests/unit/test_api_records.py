@@ -52,6 +52,7 @@ def test_the_three_attachment_types() -> None:
     note = {"id": 9, "type": "AttachmentText", "text": "Agreed by phone: 5 % off, €"}
     got = read_attachment(file_record, HEADER)
     assert got is not None and (got.name, got.url) == ("Quote.pdf", "https://t/api/a/7/file")
+    assert got.size == 1234  # what a refresh matches a file without an id by
     shortcut = read_attachment(link, HEADER)
     assert shortcut is not None and shortcut.name == "supplier.example - quotes - Q-1.url"
     assert data_of(shortcut.url) == (

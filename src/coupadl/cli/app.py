@@ -120,6 +120,14 @@ def run(
             "PARTIAL, TIMEOUT, AUTH_REQUIRED, left pending).",
         ),
     ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Read the POs earlier runs into --out finished again and fetch only the "
+            "files they do not have yet (NEW_FILES, LAST_REFRESHED in the results).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -185,6 +193,7 @@ def run(
             use_persistent_pool=True if use_pool else None,
             limit=limit,
             only_failed=True if only_failed else None,
+            refresh=True if refresh else None,
             log_file=log_file,
             log_format=log_format,
             requisition_fallback=requisition_fallback,

@@ -5,7 +5,8 @@ The base URL is configuration (``https://<company>.coupahost.com``), never a con
 
 from __future__ import annotations
 
-from urllib.parse import SplitResult, quote, urlsplit
+import re
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 _WEB_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -17,6 +18,17 @@ _LOGIN_PATHS = ("/sessions", "/login", "/signin", "/sign_in", "/users/sign_in", 
 # Under /sessions but not a page anyone signs in on: the session timer's JSON poll.
 SESSION_CHECK_PATH = "/sessions/expiration_check"
 _NOT_LOGIN_PATHS = frozenset({SESSION_CHECK_PATH})
+
+
+# Where an attachment's id shows in its URL (coupa-facts.md): the web's file links
+# (``/attachment/attachment_file/file/<id>/<name>``, ``.../type/<id>/...``), attachment
+# records (``/attachments/<id>``, the API's ``/api/.../attachments/<id>``), and the
+# ``coupa-id`` of the data URLs the API engine makes of links and notes.
+_ATTACHMENT_PATH_IDS = (
+    re.compile(r"/attachment_file/(?:file|type)/(\d+)(?:/|$)"),
+    re.compile(r"/attachments/(\d+)(?:/|$)"),
+)
+_DATA_URL_ID = re.compile(r"data:[^,]*;coupa-id=([^;,]+)")
 
 
 def _base(base_url: str) -> str:
@@ -40,6 +52,19 @@ def po_url(base_url: str, po_id: str) -> str:
 def requisition_url(base_url: str, req_id: str) -> str:
     """``{base}/requisition_headers/{id}``: the requisition page."""
     return f"{_base(base_url)}/requisition_headers/{quote(str(req_id), safe='')}"
+
+
+def attachment_id(url: str) -> str | None:
+    """The attachment's id in its URL, or None when the URL shows none. One file keeps
+    its id while it is attached, so a refresh knows a file it has from one it has not."""
+    if url.startswith("data:"):
+        found = _DATA_URL_ID.match(url)
+        return unquote(found.group(1)) if found else None
+    path = urlsplit(url).path
+    for pattern in _ATTACHMENT_PATH_IDS:
+        if found := pattern.search(path):
+            return found.group(1)
+    return None
 
 
 def session_check_url(base_url: str) -> str:

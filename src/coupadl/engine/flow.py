@@ -21,6 +21,7 @@ from coupadl.coupa.page import PageInfo, PageKind
 from coupadl.coupa.status import needs_requisition, status_for_page
 from coupadl.coupa.urls import po_id_for_number, po_url, requisition_url
 from coupadl.engine.interface import RecordSource
+from coupadl.engine.refresh import KnownFiles, taken_names
 from coupadl.errors import AuthRequiredError
 from coupadl.files.folders import STAGING_NAME
 from coupadl.files.names import name_key, sanitize_name, unique_name
@@ -62,14 +63,26 @@ class Decided:
 @dataclass
 class Naming:
     """Names as they are saved: unique within the PO, the staging folder's name taken
-    (an attachment called ".incoming" must not be moved onto it), each URL once."""
+    (an attachment called ".incoming" must not be moved onto it), each URL once. In a
+    refresh (``known``) the files earlier runs saved are left out and their names taken."""
 
     taken: set[str] = field(default_factory=lambda: {name_key(STAGING_NAME)})
     seen_urls: set[str] = field(default_factory=set)
+    known: KnownFiles | None = None
+
+    @classmethod
+    def for_task(cls, task: POTask) -> Naming:
+        naming = cls()
+        if task.earlier is not None:
+            naming.known = KnownFiles(task.earlier.files)
+            naming.taken |= taken_names(task.earlier)
+        return naming
 
     def name(self, attachments: Sequence[Attachment]) -> list[NamedFile]:
         fresh = [a for a in attachments if a.url not in self.seen_urls]
         self.seen_urls.update(a.url for a in fresh)
+        if self.known is not None:
+            fresh = [a for a in fresh if self.known.match(a) is None]
         return [NamedFile(a, unique_name(sanitize_name(a.name), self.taken)) for a in fresh]
 
 
@@ -118,7 +131,7 @@ def walk_po(
     )
     if not page.attachments and not use_requisition:
         return Walk(page, Decided(Status.NO_ATTACHMENTS))
-    naming = Naming()
+    naming = Naming.for_task(task)
     sink.begin(page)
     sink.take(naming.name(page.attachments))
     if use_requisition:

@@ -12,8 +12,10 @@ engine's handler.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,13 +40,14 @@ from coupadl.files.filetypes import looks_like_html
 from coupadl.files.folders import (
     STAGING_NAME,
     finalize,
+    join_folder,
     parent_dir,
     prepare_work_dir,
     prune_empty,
 )
 from coupadl.files.space import probe_writable, stop_code
 from coupadl.files.verify import verify_file
-from coupadl.models import Attachment, FileResult, POResult, POTask, Status
+from coupadl.models import Attachment, Earlier, FileResult, POResult, POTask, Status
 from coupadl.settings import Settings
 
 Progress = Callable[[str], None]
@@ -148,7 +151,11 @@ class _DownloadSink:
     work: Path | None = None
 
     def begin(self, page: PageInfo) -> None:
-        self.parent = parent_dir(self.settings.out, self.task.folder_levels, page.supplier)
+        earlier = self.task.earlier
+        if earlier is not None and earlier.folder is not None:
+            self.parent = earlier.folder.parent  # a refresh adds to the folder it has
+        else:
+            self.parent = parent_dir(self.settings.out, self.task.folder_levels, page.supplier)
         self.work = prepare_work_dir(self.parent, self.task.po_number)
 
     def take(self, files: Sequence[NamedFile]) -> None:
@@ -175,8 +182,13 @@ def _process(
         decided = walk.decided
         set_status(result, decided.status, detail=decided.detail, transient=decided.transient)
         result.error_code = decided.error_code or result.error_code
+        if task.earlier is not None and task.earlier.status is decided.status:
+            result.last_refreshed = time.time()  # read again: the same answer (not found)
         return
     result.supplier, result.requisition_id = walk.page.supplier, walk.page.requisition_id
+    if task.earlier is not None:
+        _finish_refresh(sink, task.earlier, result)
+        return
     if sink.work is None or sink.parent is None:
         set_status(result, Status.NO_ATTACHMENTS)
         return
@@ -215,6 +227,45 @@ def _finish(
     result.folder = finalize(work, task.po_number, status)
     if result.folder is None:
         prune_empty(parent, settings.out)
+
+
+def _finish_refresh(sink: _DownloadSink, earlier: Earlier, result: POResult) -> None:
+    """A refresh's outcome: its new files join the earlier ones in the PO's folder.
+
+    When nothing new arrived and something went wrong, the attempt is a transient
+    failure that changed nothing (retried; at the end the earlier result is kept, see
+    :mod:`coupadl.runs.refresh`). Once new files are in the folder the result stands:
+    a PO some of whose new files failed is PARTIAL, and the next run fetches it whole."""
+    state, now = sink.state, time.time()
+    trouble = bool(state.errors or state.timed_out or state.unread_pages)
+    if trouble and not state.files:
+        if sink.work is not None:
+            probe_writable(sink.work)
+            shutil.rmtree(sink.work, ignore_errors=True)
+        detail = "; ".join(state.errors) or "the refresh could not read every file"
+        set_status(result, Status.FAILED, detail=f"refresh: {detail}", transient=True)
+        return
+    new = [dataclasses.replace(f, added_at=now) for f in state.files]
+    result.files = [*earlier.files, *new]
+    result.attachments_found = len(earlier.files) + state.found
+    result.last_refreshed = now
+    status = final_status(
+        result.attachments_found, len(result.files), state.timed_out,
+        unread_pages=state.unread_pages > 0,
+    )  # fmt: skip
+    notes = list(state.errors)
+    if sink.work is not None and new and sink.settings.msg_to_pdf:
+        names, overwrite = [f.name for f in new], sink.settings.overwrite_pdf
+        notes.append(
+            convert_po_folder(sink.work, names, overwrite=overwrite, progress=sink.progress)
+        )
+    set_status(result, status, detail="; ".join(n for n in notes if n))
+    if sink.work is None:
+        result.folder = earlier.folder
+        return
+    result.folder = join_folder(sink.work, earlier.folder, result.po_number, status)
+    if result.folder is None and sink.parent is not None:
+        prune_empty(sink.parent, sink.settings.out)
 
 
 def _download_all(

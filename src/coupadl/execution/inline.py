@@ -14,7 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -174,7 +174,7 @@ class _Loop:
                     return result
             else:
                 self._wait_before_retry(task, result, verdict.delay)
-                task = POTask(task.po_number, task.folder_levels, task.attempt + 1)
+                task = replace(task, attempt=task.attempt + 1)
             result, verdict = self._attempt(task)
         return result
 

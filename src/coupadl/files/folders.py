@@ -103,3 +103,27 @@ def finalize(work: Path, po_number: str, status: Status) -> Path | None:
         shutil.rmtree(old)
     os.replace(work, target)
     return target
+
+
+def join_folder(work: Path, folder: Path | None, po_number: str, status: Status) -> Path | None:
+    """A refresh's new files (in ``work``) moved into the PO's folder from an earlier
+    run, which is then named for ``status``. With no earlier folder ``work`` becomes
+    the PO's folder, as in :func:`finalize`. Earlier files are never replaced."""
+    if folder is None or not folder.is_dir():
+        return finalize(work, po_number, status)
+    shutil.rmtree(work / STAGING_NAME, ignore_errors=True)
+    for path in sorted(work.iterdir()):
+        target = folder / path.name
+        if target.exists():
+            # New downloads never collide (their names avoid the folder's), but a PDF
+            # made from a new .msg may be named like an earlier file: keep the earlier.
+            log.warning("PO%s: %s is in its folder already; kept as it was", po_number, path.name)
+            path.unlink()
+            continue
+        os.replace(path, target)
+    work.rmdir()
+    final = final_dir(folder.parent, po_number, status)
+    if final != folder:
+        log.info("PO%s: folder %s renamed to %s", po_number, folder.name, final.name)
+        os.replace(folder, final)
+    return final

@@ -39,6 +39,7 @@ from coupadl.runs.executors import (
     process_tasks,
     run_mode,
 )
+from coupadl.runs.refresh import refresh_tasks, refreshed
 from coupadl.settings import Settings
 from coupadl.spreadsheet.reader import RunPlan, plan_rows, read_input
 from coupadl.spreadsheet.writer import ResultsWriter
@@ -97,10 +98,14 @@ class _Recorder:
         self.by_status: Counter[str] = Counter()
         self.processed = 0
         self.recorded: set[str] = set()
+        # --refresh: the POs read again; each keeps its earlier result if that fails.
+        self.refreshing: set[str] = set()
 
     def record(self, result: POResult) -> None:
         if result.error_code in STOP_CODES:
             raise OutputUnavailableError(_unavailable(result), code=result.error_code)
+        if result.po_number in self.refreshing:
+            result = refreshed(self.state.get(result.po_number), result)
         self.state.record_result(result)
         self.writer.update(result)
         self.by_status[result.status.value] += 1
@@ -130,7 +135,12 @@ def _unavailable(result: POResult) -> str:
 
 
 def pending_tasks(plan: RunPlan, state: RunState, settings: Settings) -> tuple[list[POTask], int]:
-    """The tasks this run processes, and how many POs earlier runs finished."""
+    """The tasks this run processes, and how many POs earlier runs finished (with
+    --refresh those are read again, as refresh tasks)."""
+    if settings.refresh:
+        tasks, refreshing = refresh_tasks(plan.tasks, state, settings)
+        log.info("--refresh: %d finished POs are read again for new files", refreshing)
+        return (tasks[: settings.limit] if settings.limit is not None else tasks), 0
     done = state.done_pos()
     tasks = [t for t in plan.tasks if t.po_number not in done]
     skipped = len(plan.tasks) - len(tasks)
@@ -188,6 +198,7 @@ def run_batch(
                 writer.update(earlier)
         state.mark_pending(t.po_number for t in tasks)
         recorder = _Recorder(state, writer, on_result, monitor)
+        recorder.refreshing = {t.po_number for t in tasks if t.earlier is not None}
         log.info(
             "%d POs to process (%d finished earlier, %d invalid rows), %s with %s",
             len(tasks), skipped, len(plan.invalid), mode, workers_phrase(mode, workers),

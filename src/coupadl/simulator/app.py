@@ -114,6 +114,7 @@ _ROUTES = [
     Route("/assets/{name:path}", assets.asset),
     Route(f"{CONTROL_PREFIX}/control", control.control, methods=["GET", "POST"]),
     Route(f"{CONTROL_PREFIX}/expire-sessions", control.expire_sessions, methods=["POST"]),
+    Route(f"{CONTROL_PREFIX}/add-attachment", control.add_attachment, methods=["POST"]),
     Route(f"{CONTROL_PREFIX}/stats", control.stats),
     Route(f"{CONTROL_PREFIX}/stats/reset", control.reset_stats, methods=["POST"]),
     Route(f"{CONTROL_PREFIX}/timeline", control.timeline),
@@ -141,5 +142,6 @@ def create_app(
     )
     app.state.sim = state
     app.state.api = make_state(dataset, state.credentials)
+    state.po_changed = app.state.api.catalog.update_po
     app.state.sso = sso.make_state(dataset.seed)
     return app

@@ -208,6 +208,12 @@ class SimulatorServer:
     def expire_sessions(self) -> None:
         self.state.sessions.expire_all()
 
+    def add_attachment(self, po_number: str, name: str, size: int = 4096) -> dict[str, Any]:
+        """Attach a new file to a PO (as ``POST /__sim__/add-attachment``); its id and
+        names. Raises ValueError as that answers 400."""
+        sim = self.state.add_attachment(po_number, name, size)
+        return {"file_id": sim.file_id, "name": sim.name, "saved_name": sim.saved_name}
+
     def expire_api_tokens(self) -> int:
         """Every REST API token issued so far expires now; how many were live."""
         return self.api.tokens.expire_all()

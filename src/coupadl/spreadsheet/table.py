@@ -26,7 +26,8 @@ LEVEL_MARKER = "<|>"
 # not in the writer, because the reader must never take them for folder levels.
 RESULT_COLUMNS = [
     "STATUS", "SUPPLIER", "ATTACHMENTS_FOUND", "ATTACHMENTS_DOWNLOADED", "AttachmentName",
-    "LAST_PROCESSED", "ERROR_MESSAGE", "DOWNLOAD_FOLDER", "COUPA_URL",
+    "LAST_PROCESSED", "ERROR_MESSAGE", "DOWNLOAD_FOLDER", "COUPA_URL", "NEW_FILES",
+    "LAST_REFRESHED",
 ]  # fmt: skip
 _RESULT_COLUMN_KEYS = frozenset(c.casefold() for c in RESULT_COLUMNS)
 
@@ -48,6 +49,9 @@ class InputTable:
     sheet_name: str | None = None  # Excel only
     # Excel only: PO_NUMBER cells ("B7") holding a formula with no calculated value.
     uncalculated_formulas: list[str] = field(default_factory=list)
+    # How far below the header row each row sits in the file (blank rows are dropped,
+    # so the results workbook needs this to put each result on its own worksheet row).
+    row_offsets: list[int] = field(default_factory=list)
 
 
 # --- cells ----------------------------------------------------------------------------
@@ -137,20 +141,22 @@ def _trim_trailing_empty_columns(header: list[object], rows: list[list[object]])
 
 def _build_table_rows(
     header: list[object], data: list[list[object]], path: Path
-) -> tuple[list[str], list[dict[str, object]]]:
+) -> tuple[list[str], list[dict[str, object]], list[int]]:
     width = _trim_trailing_empty_columns(header, data)
     columns = _unique_headers(header[:width])
     rows: list[dict[str, object]] = []
+    offsets: list[int] = []
     dropped_cells = 0
-    for raw in data:
+    for offset, raw in enumerate(data, start=1):
         cells = list(raw[:width]) + [None] * (width - len(raw))
         dropped_cells += sum(not is_blank(v) for v in raw[width:])
         if all(is_blank(v) for v in cells):
             continue  # blank rows are separators or leftovers, not POs
         rows.append(dict(zip(columns, cells, strict=True)))
+        offsets.append(offset)
     if dropped_cells:
         log.warning("%s: %d cells beyond the last column were ignored", path.name, dropped_cells)
-    return columns, rows
+    return columns, rows, offsets
 
 
 # --- the table ------------------------------------------------------------------------
@@ -166,7 +172,7 @@ def build_table(
     sheet_name: str | None = None,
 ) -> InputTable:
     """The table from raw records, header first."""
-    columns, rows = _build_table_rows(records[0], records[1:], path)
+    columns, rows, offsets = _build_table_rows(records[0], records[1:], path)
     po_column = _find_po_column(columns, path)
     return InputTable(
         path=path,
@@ -178,4 +184,5 @@ def build_table(
         encoding=encoding,
         delimiter=delimiter,
         sheet_name=sheet_name,
+        row_offsets=offsets,
     )

@@ -56,6 +56,9 @@ def _result_cells(result: POResult) -> dict[str, object]:
         "ERROR_MESSAGE": neutralize(error),
         "DOWNLOAD_FOLDER": neutralize(str(result.folder) if result.folder else ""),
         "COUPA_URL": neutralize(result.url),
+        # --refresh: what the last refresh added, and when it read the PO.
+        "NEW_FILES": neutralize(ATTACHMENT_SEPARATOR.join(f.name for f in result.new_files)),
+        "LAST_REFRESHED": _iso_local(result.last_refreshed),
     }
 
 

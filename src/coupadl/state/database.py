@@ -17,12 +17,17 @@ from pathlib import Path
 from coupadl.errors import OutputError, OutputUnavailableError
 from coupadl.files.space import DISK_FULL, OUTPUT_READ_ONLY, output_error
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # What each version adds to the one before (version 1 is _SCHEMA without these).
 _MIGRATIONS = {
     2: (
         "ALTER TABLE pos ADD COLUMN engine TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE pos ADD COLUMN engine_check TEXT NOT NULL DEFAULT ''",
+    ),
+    # --refresh: when a refresh last read the PO, and when it added each file.
+    3: (
+        "ALTER TABLE pos ADD COLUMN last_refreshed REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE files ADD COLUMN added_at REAL NOT NULL DEFAULT 0",
     ),
 }
 

@@ -34,7 +34,7 @@ PoState = Literal["pending", "running", "finished"]
 _RESULT_FIELDS = (
     "po_number", "status", "error_code", "message", "supplier", "requisition_id", "url",
     "attachments_found", "folder", "attempts", "started_at", "finished_at", "worker",
-    "engine", "engine_check",
+    "engine", "engine_check", "last_refreshed",
 )  # fmt: skip
 
 
@@ -147,7 +147,7 @@ class RunState:
             result.supplier, result.requisition_id, result.url, result.attachments_found,
             self._stored_folder(result.folder), result.attempts,
             result.started_at, result.finished_at, result.worker, result.engine,
-            result.engine_check,
+            result.engine_check, result.last_refreshed,
         )  # fmt: skip
         columns = ", ".join(_RESULT_FIELDS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _RESULT_FIELDS[1:])
@@ -161,10 +161,19 @@ class RunState:
             )
             db.execute("DELETE FROM files WHERE po_number = ?", (result.po_number,))
             db.executemany(
-                "INSERT INTO files (po_number, position, name, size, sha256, source, url) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO files (po_number, position, name, size, sha256, source, url, added_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    (result.po_number, i, f.name, f.size, f.sha256, f.source.value, f.url)
+                    (
+                        result.po_number,
+                        i,
+                        f.name,
+                        f.size,
+                        f.sha256,
+                        f.source.value,
+                        f.url,
+                        f.added_at,
+                    )
                     for i, f in enumerate(result.files)
                 ),
             )
@@ -181,12 +190,19 @@ class RunState:
 
     def _files(self, po: str) -> list[FileResult]:
         rows = self._query(
-            "SELECT name, size, sha256, source, url FROM files "
+            "SELECT name, size, sha256, source, url, added_at FROM files "
             "WHERE po_number = ? ORDER BY position",
             (po,),
         )
         return [
-            FileResult(r["name"], r["size"], r["sha256"], AttachmentSource(r["source"]), r["url"])
+            FileResult(
+                r["name"],
+                r["size"],
+                r["sha256"],
+                AttachmentSource(r["source"]),
+                r["url"],
+                r["added_at"],
+            )
             for r in rows
         ]
 
@@ -208,6 +224,7 @@ class RunState:
             worker=row["worker"],
             engine=row["engine"],
             engine_check=row["engine_check"],
+            last_refreshed=row["last_refreshed"],
         )
 
     def get(self, po: str) -> POResult | None:

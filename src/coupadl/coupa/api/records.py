@@ -105,7 +105,9 @@ def read_attachment(record: Mapping[str, Any], source: AttachmentSource) -> Atta
     if kind == FILE:
         url = _text(record.get("file-url"))
         name = _text(record.get("file-file-name")) or f"attachment {record_id}"
-        return Attachment(name=name, url=url, source=source) if url else None
+        size = record.get("file-file-size")
+        size = size if isinstance(size, int) and size >= 0 else None  # refresh matches on it
+        return Attachment(name=name, url=url, source=source, size=size) if url else None
     if kind == LINK and _text(record.get("url")):
         link = _text(record.get("url"))
         return Attachment(_link_name(link, record_id), data_url(shortcut(link), record_id), source)

@@ -84,6 +84,11 @@ class Catalog:
             if requisition is not None:
                 self._add_requisition(requisition, document)
 
+    def update_po(self, po: PurchaseOrder) -> None:
+        """The PO changed (a file was added): index it again, render records afresh."""
+        self._add_po(po)
+        self._records.clear()
+
     def _add_po(self, po: PurchaseOrder) -> Document:
         values = po_api(self.seed, po)
         document = Document(PO, int(po.number), po, values, values.created_at)

@@ -1,4 +1,5 @@
-"""The control API (``/__sim__/*``): knobs, session expiry, counters, the manifest, health.
+"""The control API (``/__sim__/*``): knobs, session expiry, counters, the manifest, health,
+and files added to a PO after the start (``add-attachment``).
 
 No sign-in and not counted in ``total``: it is the test's and the demo's window into
 the simulator, the same calls ``SimulatorServer`` makes in process.
@@ -66,3 +67,18 @@ async def manifest(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     return JSONResponse({"ok": True, "pos": len(state_of(request).dataset.pos)})
+
+
+async def add_attachment(request: Request) -> Response:
+    """``{"po": "<number>", "name": "<file name>", "size": <bytes, optional>}``: the PO
+    gets a new comment with that file; the page, the API and the manifest show it."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+        if not isinstance(body, dict) or not {"po", "name"} <= body.keys():
+            raise ValueError('send {"po": "<number>", "name": "<file name>"}')
+        size = int(body.get("size", 4096))
+        sim = state_of(request).add_attachment(str(body["po"]), str(body["name"]), size)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        return JSONResponse({"error": str(exc)}, 400)
+    log.info("simulator: PO %s got the file %s (id %d)", body["po"], sim.name, sim.file_id)
+    return JSONResponse({"file_id": sim.file_id, "name": sim.name, "saved_name": sim.saved_name})
